@@ -1,0 +1,195 @@
+//! The command line: names, flags and help text. A public contract: scripts depend on it.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Files (under $HOME):
+  .aws/kiro/config              only kiro-* SSO profiles (0600, directory 0700)
+  .aws/kiro/credentials         empty (0600)
+  .kiro/agents/aws-readonly.json  the read-only agent
+  .kiro/steering/AGENTS.md      your file; kiro-aws owns only its marked block
+
+Exit codes:
+  0 success   2 bad usage or input   3 isolation not proven (nothing launched)
+  4 a needed program was not found   1 anything else
+
+Start here:
+  kiro-aws init --sso-start-url https://my-org.awsapps.com/start --sso-region us-east-1 \\
+                --profile kiro-readonly=123456789012:ReadOnly
+  kiro-aws verify
+  kiro-aws";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kiro-aws",
+    version,
+    about = "Launch Kiro with an isolated, verified, read-only AWS configuration",
+    long_about = "Launch Kiro with an isolated, verified, read-only AWS configuration.\n\n\
+        kiro-aws keeps a separate AWS config holding only kiro-* SSO profiles, proves that \
+        nothing else resolves from it, removes every inherited variable that could bypass \
+        it, and then replaces itself with `kiro-cli chat --agent aws-readonly`. With no \
+        command it runs `chat`.",
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub chat: ChatArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the isolated AWS config, the empty credentials file, the agent and the steering block
+    #[command(
+        long_about = "Write the isolated AWS config, the empty credentials file, the \
+        read-only agent and the steering block.\n\nProfiles come from --profile flags, from a team \
+        file (--from), or, when neither is given, from the isolated config already written. \
+        Input is checked completely before any file is touched; bad input exits 2 and names \
+        the flag or FILE:LINE. Running init twice with the same input changes no byte. A file \
+        kiro-aws did not write is never replaced unless --force is given, and then the old \
+        one is kept beside it as NAME.kiro-aws-backup-N."
+    )]
+    Init(InitArgs),
+    /// Prove that only kiro-* profiles resolve from the isolated files (exit 3 if not)
+    #[command(
+        long_about = "Prove that only kiro-* profiles resolve from the isolated files.\n\n\
+        Checks the files with kiro-aws's strict reader and with the AWS SDK's own profile \
+        loader, rejects anything botocore and the SDK would read differently, checks modes, \
+        owners, links and the directories on the way, and reports inherited variables that \
+        the launch removes. Each finding has a stable code, the path and a one-line fix. \
+        Exits 3 when any finding is an error."
+    )]
+    Verify(VerifyArgs),
+    /// Verify, then exec `kiro-cli chat --agent aws-readonly` in the isolated environment (the default)
+    Chat(ChatArgs),
+    /// Verify, then exec any command in the isolated environment
+    #[command(after_help = "Example:\n  kiro-aws run -- aws sts get-caller-identity")]
+    Run(RunArgs),
+    /// Verify, then print the isolated environment for a wrapper to eval or read
+    #[command(
+        after_help = "Examples:\n  eval \"$(kiro-aws env)\"\n  kiro-aws env --format fish | source\n  kiro-aws env --format json"
+    )]
+    Env(EnvArgs),
+    /// Verify, then exec the Kiro IDE launcher in the isolated environment
+    Ide(IdeArgs),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// IAM Identity Center start URL (https://...), for the sso-session block
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "sso_region",
+        conflicts_with = "from"
+    )]
+    pub sso_start_url: Option<String>,
+    /// Region of IAM Identity Center, for the sso-session block
+    #[arg(
+        long,
+        value_name = "REGION",
+        requires = "sso_start_url",
+        conflicts_with = "from"
+    )]
+    pub sso_region: Option<String>,
+    /// Name of the sso-session the --profile flags use
+    #[arg(long, value_name = "NAME", default_value = "kiro")]
+    pub sso_session: String,
+    /// A profile, as kiro-NAME=ACCOUNT_ID:ROLE_NAME (repeatable)
+    #[arg(long = "profile", value_name = "NAME=ACCOUNT_ID:ROLE_NAME")]
+    pub profiles: Vec<String>,
+    /// Region for profiles that do not name one
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The profile AWS_PROFILE names at launch [default: kiro-readonly if present, else the first]
+    #[arg(long, value_name = "NAME")]
+    pub default_profile: Option<String>,
+    /// Read profiles and sso-sessions from a team file in AWS config format
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Give the agent the file-writing tool (never for ~/.aws or ~/.kiro)
+    #[arg(long)]
+    pub allow_write_tool: bool,
+    /// Print what would change (diffs for text files) and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replace files kiro-aws did not write, keeping each as a backup
+    #[arg(long)]
+    pub force: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Print {"ok", "profiles", "findings": [{"code","severity","path","message","fix"}]}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArg {
+    /// A kiro-* profile of the isolated config [default: the configured default]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// The kiro-cli binary [default: $KIRO_AWS_KIRO_CLI, else kiro-cli on PATH]
+    #[arg(long, value_name = "PATH")]
+    pub kiro_cli: Option<PathBuf>,
+    /// Passed to `kiro-cli chat` unchanged
+    #[arg(last = true, value_name = "KIRO_CLI_ARGS")]
+    pub args: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// The command and its arguments
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvFormat {
+    Sh,
+    Fish,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// sh and fish print commands to eval; json prints {"set": {...}, "unset": [...]}
+    #[arg(long, value_enum, default_value = "sh")]
+    pub format: EnvFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct IdeArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// The Kiro IDE launcher [default: $KIRO_AWS_KIRO_IDE, else kiro on PATH]
+    #[arg(long, value_name = "PATH")]
+    pub kiro_ide: Option<PathBuf>,
+    /// Passed to the launcher unchanged
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<OsString>,
+}

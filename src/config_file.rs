@@ -1,0 +1,186 @@
+//! The isolated AWS config: rendering the canonical form and reading it (or a team file,
+//! which has the same format) back into the profile model.
+
+use crate::ini::{self, FileKind, Issue};
+use crate::profile::{self, ProfileSet, DEFAULT_REGISTRATION_SCOPES};
+
+/// First line of every config kiro-aws writes; how `init` knows a file is its own.
+pub const MANAGED_HEADER: &str = "# Managed by kiro-aws.";
+/// Comment line that records the default profile (both AWS parsers skip comments).
+const DEFAULT_MARKER: &str = "# kiro-aws:default-profile = ";
+
+pub fn is_managed(bytes: &[u8]) -> bool {
+    bytes.starts_with(MANAGED_HEADER.as_bytes())
+}
+
+/// The canonical text: no duplicates, no inline comments, no quotes, lower-case keys, and
+/// only allow-listed keys, so botocore and the Rust SDK read exactly the same profiles.
+pub fn render(set: &ProfileSet) -> String {
+    let mut out = format!(
+        "{MANAGED_HEADER} `kiro-aws init` rewrites this file; change the team file or flags instead.\n\
+         # Only kiro-* SSO profiles belong here: `kiro-aws verify` refuses anything else.\n\
+         {DEFAULT_MARKER}{}\n",
+        set.default_profile
+    );
+    for session in &set.sessions {
+        out.push_str(&format!(
+            "\n[sso-session {}]\nsso_start_url = {}\nsso_region = {}\nsso_registration_scopes = {}\n",
+            session.name,
+            session.start_url,
+            session.region,
+            session
+                .registration_scopes
+                .as_deref()
+                .unwrap_or(DEFAULT_REGISTRATION_SCOPES)
+        ));
+    }
+    for p in &set.profiles {
+        out.push_str(&format!(
+            "\n[profile {}]\nsso_session = {}\nsso_account_id = {}\nsso_role_name = {}\n",
+            p.name, p.sso_session, p.account_id, p.role_name
+        ));
+        if let Some(region) = &p.region {
+            out.push_str(&format!("region = {region}\n"));
+        }
+        if let Some(output) = &p.output {
+            out.push_str(&format!("output = {output}\n"));
+        }
+    }
+    out
+}
+
+/// A config-format text read into the model, with every issue found on the way.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub sessions: Vec<profile::SsoSession>,
+    pub profiles: Vec<profile::Profile>,
+    /// The recorded default profile and its line.
+    pub default_profile: Option<(String, usize)>,
+    pub issues: Vec<Issue>,
+}
+
+impl Parsed {
+    /// The set, when the text broke no rule at all.
+    pub fn into_set(self) -> Result<ProfileSet, Vec<Issue>> {
+        if !self.issues.is_empty() {
+            return Err(self.issues);
+        }
+        let default_line = self.default_profile.as_ref().map_or(0, |d| d.1);
+        ProfileSet::new(
+            self.sessions,
+            self.profiles,
+            self.default_profile.as_ref().map(|d| d.0.as_str()),
+        )
+        .map_err(|(code, message)| {
+            vec![Issue {
+                code,
+                line: if code == "no_profiles" {
+                    0
+                } else {
+                    default_line
+                },
+                message,
+            }]
+        })
+    }
+}
+
+pub fn parse(bytes: &[u8]) -> Parsed {
+    let doc = ini::parse(bytes, FileKind::Config);
+    let (sessions, profiles, model_issues) = profile::from_document(&doc);
+    let mut issues = doc.issues;
+    issues.extend(model_issues);
+    issues.sort_by_key(|i| i.line);
+    let default_profile = std::str::from_utf8(bytes).ok().and_then(|text| {
+        text.lines().enumerate().find_map(|(i, line)| {
+            line.strip_prefix(DEFAULT_MARKER)
+                .map(|name| (name.trim().to_owned(), i + 1))
+        })
+    });
+    Parsed {
+        sessions,
+        profiles,
+        default_profile,
+        issues,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::profile::{Profile, SsoSession};
+
+    pub(crate) fn sample() -> ProfileSet {
+        ProfileSet::new(
+            vec![SsoSession {
+                name: "kiro".into(),
+                start_url: "https://d-1234567890.awsapps.com/start".into(),
+                region: "eu-west-1".into(),
+                registration_scopes: None,
+            }],
+            vec![
+                Profile {
+                    name: "kiro-dev".into(),
+                    sso_session: "kiro".into(),
+                    account_id: "111111111111".into(),
+                    role_name: "KiroReadOnly".into(),
+                    region: Some("eu-west-1".into()),
+                    output: None,
+                },
+                Profile {
+                    name: "kiro-prod-write".into(),
+                    sso_session: "kiro".into(),
+                    account_id: "222222222222".into(),
+                    role_name: "KiroWrite".into(),
+                    region: None,
+                    output: Some("json".into()),
+                },
+            ],
+            Some("kiro-dev"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn render_is_canonical_and_reads_back() {
+        let set = sample();
+        let text = render(&set);
+        assert!(is_managed(text.as_bytes()));
+        let mut expected = set.clone();
+        expected.sessions[0].registration_scopes = Some(DEFAULT_REGISTRATION_SCOPES.into());
+        assert_eq!(parse(text.as_bytes()).into_set().unwrap(), expected);
+        assert_eq!(render(&expected), text, "rendering is a fixed point");
+    }
+
+    #[test]
+    fn forbidden_and_missing_pieces_are_reported_by_line() {
+        let text = "[profile kiro-a]\nsso_session = kiro\nsso_account_id = 111111111111\n\
+                    sso_role_name = R\ncredential_process = /bin/steal\n\
+                    [profile kiro-b]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = R\n\
+                    [sso-session kiro]\nsso_start_url = http://x\n[default]\nregion = us-east-1\n";
+        let issues: Vec<_> = parse(text.as_bytes())
+            .issues
+            .iter()
+            .map(|i| (i.code, i.line))
+            .collect();
+        assert_eq!(
+            issues,
+            vec![
+                ("key_forbidden", 5),
+                ("invalid_account_id", 8),
+                ("sso_session_incomplete", 10),
+                ("sso_session_incomplete", 11),
+                ("profile_not_kiro", 12),
+            ]
+        );
+    }
+
+    #[test]
+    fn reference_to_an_undeclared_session() {
+        let text = "[profile kiro-a]\nsso_session = other\nsso_account_id = 111111111111\nsso_role_name = R\n";
+        let parsed = parse(text.as_bytes());
+        assert_eq!(parsed.issues[0].code, "sso_session_missing");
+        assert_eq!(parsed.issues[0].line, 2);
+        assert!(parsed.profiles.is_empty());
+    }
+}

@@ -1,0 +1,372 @@
+//! A strict reader for AWS config and credentials files.
+//!
+//! botocore (and so the AWS CLI) and the Rust SDK read the same file differently in a
+//! handful of places (see the README). This reader accepts only the canonical subset both
+//! agree on and reports every construct outside it as an [`Issue`] with its line, so that
+//! callers reject the file instead of guessing which client is right.
+
+/// Which of the two AWS files a text is; they name profile sections differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Config,
+    Credentials,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionKind {
+    Profile,
+    SsoSession,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub key: String,
+    pub value: String,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub kind: SectionKind,
+    pub name: String,
+    pub line: usize,
+    pub entries: Vec<Entry>,
+}
+
+impl Section {
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.key == key)
+    }
+}
+
+/// A construct outside the canonical subset; `line` is 1-based (0: the whole file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub code: &'static str,
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Document {
+    pub sections: Vec<Section>,
+    pub issues: Vec<Issue>,
+}
+
+/// Characters the Rust SDK accepts in a profile or sso-session name; botocore accepts
+/// more, so anything else is a disagreement.
+fn is_sdk_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
+}
+
+fn is_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// botocore keeps ` # text` as part of a value; the Rust SDK strips it as a comment.
+fn has_inline_comment(value: &str) -> bool {
+    value.starts_with(['#', ';'])
+        || value
+            .as_bytes()
+            .windows(2)
+            .any(|w| (w[0] == b' ' || w[0] == b'\t') && (w[1] == b'#' || w[1] == b';'))
+}
+
+pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
+    let mut doc = Document::default();
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        doc.issues.push(Issue {
+            code: "not_utf8",
+            line: 0,
+            message: "the file is not UTF-8: the Rust SDK reads it as empty, botocore fails".into(),
+        });
+        return doc;
+    };
+    let mut seen_sections: Vec<(SectionKind, String)> = Vec::new();
+    for (index, raw) in text.split('\n').enumerate() {
+        let line = index + 1;
+        let content = raw.strip_suffix('\r').unwrap_or(raw);
+        let mut issue = |code: &'static str, message: String| {
+            doc.issues.push(Issue {
+                code,
+                line,
+                message,
+            })
+        };
+        if content.trim().is_empty() || content.starts_with(['#', ';']) {
+            continue;
+        }
+        if content.starts_with([' ', '\t']) {
+            issue(
+                "leading_whitespace",
+                "an indented line continues the previous value in botocore but is a sub-setting \
+                 in the Rust SDK"
+                    .into(),
+            );
+            continue;
+        }
+        if let Some(rest) = content.strip_prefix('[') {
+            let trimmed = rest.trim_end();
+            let Some(close) = trimmed.rfind(']') else {
+                issue("malformed_line", "a section header without `]`".into());
+                continue;
+            };
+            if close + 1 != trimmed.len() {
+                issue(
+                    "inline_comment",
+                    "text after `]` of a section header is read differently by botocore and the \
+                     Rust SDK"
+                        .into(),
+                );
+                continue;
+            }
+            let inner = &trimmed[..close];
+            match section_header(inner, kind) {
+                Ok((section_kind, name)) => {
+                    let identity = (section_kind, name.clone());
+                    if seen_sections.contains(&identity) {
+                        issue(
+                            "duplicate_section",
+                            format!(
+                                "section `{name}` appears twice: botocore rejects the file, the \
+                                 Rust SDK merges the two"
+                            ),
+                        );
+                    } else {
+                        seen_sections.push(identity);
+                    }
+                    doc.sections.push(Section {
+                        kind: section_kind,
+                        name,
+                        line,
+                        entries: Vec::new(),
+                    });
+                }
+                Err((code, message)) => {
+                    issue(code, message);
+                    // Keys below an unusable header must not land in the previous section.
+                    doc.sections.push(Section {
+                        kind: SectionKind::Profile,
+                        name: String::new(),
+                        line: 0,
+                        entries: Vec::new(),
+                    });
+                }
+            }
+            continue;
+        }
+        let Some((key, value)) = content.split_once('=') else {
+            issue(
+                "malformed_line",
+                "expected `key = value`, a `[section]` or a `#` comment".into(),
+            );
+            continue;
+        };
+        let key = key.trim_end();
+        let value = value.trim();
+        if !is_key(key) {
+            issue(
+                "key_invalid",
+                format!("`{key}` is not a lower-case key of letters, digits and `_`"),
+            );
+            continue;
+        }
+        if has_inline_comment(value) {
+            issue(
+                "inline_comment",
+                format!(
+                    "the value of `{key}` holds a comment: botocore keeps it, the Rust SDK drops it"
+                ),
+            );
+            continue;
+        }
+        let Some(section) = doc.sections.last_mut() else {
+            issue(
+                "key_outside_section",
+                format!("`{key}` comes before any section"),
+            );
+            continue;
+        };
+        if section.line == 0 {
+            continue;
+        }
+        if section.get(key).is_some() {
+            issue(
+                "duplicate_key",
+                format!(
+                    "`{key}` appears twice in `{}`: botocore rejects the file, the Rust SDK keeps \
+                     the last",
+                    section.name
+                ),
+            );
+            continue;
+        }
+        section.entries.push(Entry {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            line,
+        });
+    }
+    doc.sections.retain(|s| s.line != 0);
+    doc
+}
+
+fn section_header(
+    inner: &str,
+    kind: FileKind,
+) -> Result<(SectionKind, String), (&'static str, String)> {
+    if inner.trim() != inner || inner.contains("  ") || inner.contains('\t') {
+        return Err((
+            "section_whitespace",
+            format!(
+                "`[{inner}]` has extra white space: botocore and the Rust SDK name it differently"
+            ),
+        ));
+    }
+    if inner.contains(['"', '\'']) {
+        return Err((
+            "quoted_section",
+            format!(
+                "`[{inner}]` is quoted: botocore strips quotes, the Rust SDK ignores the section"
+            ),
+        ));
+    }
+    let named = |kind: SectionKind, name: &str| {
+        if is_sdk_name(name) {
+            Ok((kind, name.to_owned()))
+        } else {
+            Err((
+                "section_name_invalid",
+                format!("`{name}` has characters the Rust SDK does not accept in a name"),
+            ))
+        }
+    };
+    match kind {
+        FileKind::Credentials => {
+            if inner.starts_with("profile ") {
+                return Err((
+                    "profile_prefix_in_credentials",
+                    format!(
+                        "`[{inner}]` in a credentials file is a profile literally named `{inner}` \
+                         to botocore and ignored by the Rust SDK"
+                    ),
+                ));
+            }
+            named(SectionKind::Profile, inner)
+        }
+        FileKind::Config => {
+            if inner == "default" {
+                return Ok((SectionKind::Profile, "default".into()));
+            }
+            if let Some(name) = inner.strip_prefix("profile ") {
+                return named(SectionKind::Profile, name);
+            }
+            if let Some(name) = inner.strip_prefix("sso-session ") {
+                return named(SectionKind::SsoSession, name);
+            }
+            Err((
+                "section_unknown",
+                format!("`[{inner}]` is not a `[profile NAME]` or `[sso-session NAME]` section"),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(text: &str, kind: FileKind) -> Vec<(&'static str, usize)> {
+        parse(text.as_bytes(), kind)
+            .issues
+            .iter()
+            .map(|i| (i.code, i.line))
+            .collect()
+    }
+
+    #[test]
+    fn canonical_file_has_no_issues() {
+        let doc = parse(
+            b"# c\n\n[sso-session kiro]\nsso_region = us-east-1\n[profile kiro-a]\nsso_session = kiro\r\n",
+            FileKind::Config,
+        );
+        assert_eq!(doc.issues, vec![]);
+        assert_eq!(doc.sections.len(), 2);
+        assert_eq!(doc.sections[1].name, "kiro-a");
+        assert_eq!(doc.sections[1].entries[0].value, "kiro");
+        assert_eq!(doc.sections[1].entries[0].line, 6);
+    }
+
+    #[test]
+    fn every_disagreement_is_reported_with_its_line() {
+        let text = "[profile a]\nregion = x # c\n[profile a]\n[ profile b]\n[profile \"c\"]\n\
+                    [profile c]\nregion = x\nRegion = y\nregion = z\n  more\nkey: value\n[PROFILE d]\n";
+        assert_eq!(
+            codes(text, FileKind::Config),
+            vec![
+                ("inline_comment", 2),
+                ("duplicate_section", 3),
+                ("section_whitespace", 4),
+                ("quoted_section", 5),
+                ("key_invalid", 8),
+                ("duplicate_key", 9),
+                ("leading_whitespace", 10),
+                ("malformed_line", 11),
+                ("section_unknown", 12),
+            ]
+        );
+    }
+
+    #[test]
+    fn default_and_profile_default_are_the_same_section() {
+        assert_eq!(
+            codes("[default]\n[profile default]\n", FileKind::Config),
+            vec![("duplicate_section", 2)]
+        );
+    }
+
+    #[test]
+    fn credentials_file_rules() {
+        assert_eq!(
+            codes("[profile x]\n[x]\n[a b]\n", FileKind::Credentials),
+            vec![
+                ("profile_prefix_in_credentials", 1),
+                ("section_name_invalid", 3)
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_under_a_rejected_header_do_not_join_the_previous_section() {
+        let doc = parse(b"[profile a]\n[weird]\nregion = x\n", FileKind::Config);
+        assert_eq!(doc.sections.len(), 1);
+        assert!(doc.sections[0].entries.is_empty());
+    }
+
+    #[test]
+    fn url_fragments_are_not_comments() {
+        let doc = parse(
+            b"[sso-session s]\nsso_start_url = https://x/start#/\n",
+            FileKind::Config,
+        );
+        assert_eq!(doc.issues, vec![]);
+    }
+
+    #[test]
+    fn non_utf8_is_one_issue() {
+        assert_eq!(
+            codes("\u{0}", FileKind::Config),
+            vec![("malformed_line", 1)]
+        );
+        assert_eq!(
+            parse(&[0xff, 0xfe], FileKind::Config).issues[0].code,
+            "not_utf8"
+        );
+    }
+}

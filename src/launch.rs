@@ -1,0 +1,91 @@
+//! Launching: which program, which argv, which environment, as one pure value
+//! ([`LaunchPlan`]); [`exec`] is the thin step that replaces this process with it.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::launch_env::LaunchEnv;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchPlan {
+    /// The resolved executable.
+    pub program: PathBuf,
+    /// The whole argument vector, argv[0] included.
+    pub argv: Vec<OsString>,
+    pub env: LaunchEnv,
+}
+
+/// Where a program is looked up: an explicit path (a flag), then an override variable,
+/// then `name` on the `PATH` the child will get.
+#[derive(Debug, Clone, Copy)]
+pub struct ProgramSource<'a> {
+    pub name: &'a str,
+    pub flag: Option<&'a Path>,
+    pub override_var: Option<&'a str>,
+    pub install_hint: &'a str,
+}
+
+pub fn var<'a>(inherited: &'a [(OsString, OsString)], name: &str) -> Option<&'a OsStr> {
+    inherited
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_os_str())
+}
+
+pub fn resolve_program(
+    source: ProgramSource,
+    inherited: &[(OsString, OsString)],
+) -> Result<PathBuf> {
+    let wanted: &OsStr = match (
+        source.flag,
+        source.override_var.and_then(|v| var(inherited, v)),
+    ) {
+        (Some(flag), _) => flag.as_os_str(),
+        (None, Some(value)) if !value.is_empty() => value,
+        _ => OsStr::new(source.name),
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    which::which_in(wanted, var(inherited, "PATH"), cwd)
+        .map_err(|_| Error::missing_program(&wanted.to_string_lossy(), source.install_hint))
+}
+
+/// Replace this process with the plan. Returns only on failure.
+pub fn exec(plan: &LaunchPlan, inherited: &[(OsString, OsString)]) -> Error {
+    let c = |s: &OsStr| CString::new(s.as_bytes());
+    let program = c(plan.program.as_os_str());
+    let argv: std::result::Result<Vec<CString>, _> = plan.argv.iter().map(|a| c(a)).collect();
+    let env: std::result::Result<Vec<CString>, _> = plan
+        .env
+        .apply(inherited)
+        .into_iter()
+        .map(|(k, v)| {
+            let mut pair = k;
+            pair.push("=");
+            pair.push(v);
+            c(&pair)
+        })
+        .collect();
+    let (Ok(program), Ok(argv), Ok(env)) = (program, argv, env) else {
+        return Error::other(
+            "nul_in_argument",
+            "an argument or variable holds a NUL byte",
+            "remove the NUL byte",
+        );
+    };
+    let errno = match nix::unistd::execve(&program, &argv, &env) {
+        Err(errno) => errno,
+        Ok(never) => match never {},
+    };
+    let program = plan.program.display().to_string();
+    if errno == nix::errno::Errno::ENOENT {
+        Error::missing_program(&program, "check that the program exists")
+    } else {
+        Error::other(
+            "exec_failed",
+            format!("could not start {program}: {errno}"),
+            "check that the program is executable",
+        )
+    }
+}

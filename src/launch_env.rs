@@ -1,0 +1,156 @@
+//! The environment the agent gets, built as a pure value: what to set, what to remove.
+//! Launching (exec) and `kiro-aws env` both print or apply exactly this value.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+
+/// Variables that can bypass or redirect the isolated config; removed from every launch.
+pub const REMOVED: [&str; 21] = [
+    // static and session keys
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_ACCOUNT_ID",
+    // web identity
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    // container credentials
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    // instance metadata redirection
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    // profile selection that outranks AWS_PROFILE in botocore
+    "AWS_DEFAULT_PROFILE",
+    // legacy boto files
+    "AWS_CREDENTIAL_FILE",
+    "BOTO_CONFIG",
+    // endpoint overrides (an SSO endpoint override would receive the SSO bearer token)
+    "AWS_ENDPOINT_URL",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+];
+
+/// Every `AWS_ENDPOINT_URL_<SERVICE>` is removed as well.
+pub const REMOVED_PREFIX: &str = "AWS_ENDPOINT_URL_";
+
+/// Kept, but worth telling the user about: they change where AWS traffic goes.
+pub const REPORTED: [&str; 3] = ["AWS_CA_BUNDLE", "HTTPS_PROXY", "https_proxy"];
+
+pub fn is_removed(name: &str) -> bool {
+    REMOVED.contains(&name) || name.starts_with(REMOVED_PREFIX)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchEnv {
+    pub set: BTreeMap<String, String>,
+    /// Sorted; the fixed list plus every inherited `AWS_ENDPOINT_URL_*`.
+    pub unset: Vec<String>,
+}
+
+impl LaunchEnv {
+    pub fn new(paths: &Paths, profile: &str, inherited: &[(OsString, OsString)]) -> Result<Self> {
+        let path = |p: &std::path::Path| {
+            p.to_str().map(str::to_owned).ok_or_else(|| {
+                Error::other(
+                    "path_not_utf8",
+                    "the home directory is not valid UTF-8",
+                    "use a home directory whose path is UTF-8",
+                )
+                .at(p)
+            })
+        };
+        let set = BTreeMap::from([
+            ("AWS_CONFIG_FILE".to_owned(), path(&paths.config)?),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE".to_owned(),
+                path(&paths.credentials)?,
+            ),
+            ("AWS_PROFILE".to_owned(), profile.to_owned()),
+            ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+            ("AWS_SDK_LOAD_CONFIG".to_owned(), "1".to_owned()),
+        ]);
+        let mut unset: Vec<String> = REMOVED
+            .iter()
+            .map(|name| (*name).to_owned())
+            .chain(
+                inherited
+                    .iter()
+                    .filter_map(|(name, _)| name.to_str())
+                    .filter(|name| name.starts_with(REMOVED_PREFIX))
+                    .map(str::to_owned),
+            )
+            .collect();
+        unset.sort();
+        unset.dedup();
+        Ok(LaunchEnv { set, unset })
+    }
+
+    /// The child's whole environment: inherited, minus what is removed, plus what is set.
+    pub fn apply(&self, inherited: &[(OsString, OsString)]) -> BTreeMap<OsString, OsString> {
+        let mut env: BTreeMap<OsString, OsString> = inherited
+            .iter()
+            .filter(|(name, _)| {
+                let name = name.to_string_lossy();
+                !is_removed(&name) && !self.set.contains_key(name.as_ref())
+            })
+            .cloned()
+            .collect();
+        for (name, value) in &self.set {
+            env.insert(name.into(), value.into());
+        }
+        env
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs.iter().map(|(k, v)| (k.into(), v.into())).collect()
+    }
+
+    #[test]
+    fn removes_every_leak_and_sets_the_isolated_files() {
+        let paths = Paths::new(Path::new("/home/u"));
+        let inherited = vars(&[
+            ("PATH", "/usr/bin"),
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+            ("AWS_DEFAULT_PROFILE", "prod-admin"),
+            ("AWS_PROFILE", "prod-admin"),
+            ("AWS_CONFIG_FILE", "/home/u/.aws/config"),
+            ("AWS_ENDPOINT_URL_SSO", "https://evil"),
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://x"),
+            ("AWS_REGION", "eu-west-1"),
+        ]);
+        let launch = LaunchEnv::new(&paths, "kiro-dev", &inherited).unwrap();
+        assert!(launch.unset.contains(&"AWS_ENDPOINT_URL_SSO".to_owned()));
+        assert_eq!(launch.unset.len(), REMOVED.len() + 1);
+        let child = launch.apply(&inherited);
+        let expected: BTreeMap<OsString, OsString> = vars(&[
+            ("PATH", "/usr/bin"),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_CONFIG_FILE", "/home/u/.aws/kiro/config"),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/home/u/.aws/kiro/credentials",
+            ),
+            ("AWS_PROFILE", "kiro-dev"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_SDK_LOAD_CONFIG", "1"),
+        ])
+        .into_iter()
+        .collect();
+        assert_eq!(child, expected);
+    }
+}

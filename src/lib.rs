@@ -1,0 +1,28 @@
+//! kiro-aws: give Kiro an isolated, verified, read-only AWS configuration.
+//!
+//! Where things live:
+//! - `cli`: the command-line contract; `app`: what each command does.
+//! - `profile`: the profile model and every validation rule; `ini`: the strict reader
+//!   for AWS-format files; `config_file`: rendering and reading the isolated config.
+//! - `verify`: the proof of isolation; `finding`: its stable codes and fixes;
+//!   `sdk_view`: what the AWS SDK's own loader sees.
+//! - `launch_env`: the environment the agent gets; `launch`: program, argv and exec.
+//! - `init`: planning and applying the four files; `atomic_file`: the one way to write;
+//!   `agent` and `steering`: the templated files; `paths`: every path.
+
+pub mod agent;
+pub mod app;
+pub mod atomic_file;
+pub mod cli;
+pub mod config_file;
+pub mod error;
+pub mod finding;
+pub mod ini;
+pub mod init;
+pub mod launch;
+pub mod launch_env;
+pub mod paths;
+pub mod profile;
+pub mod sdk_view;
+pub mod steering;
+pub mod verify;

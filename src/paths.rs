@@ -1,0 +1,52 @@
+//! Every path kiro-aws reads or writes, derived from one home directory.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub home: PathBuf,
+    /// `~/.aws/kiro`, 0700.
+    pub kiro_dir: PathBuf,
+    /// `~/.aws/kiro/config`, 0600: only kiro-* SSO profiles.
+    pub config: PathBuf,
+    /// `~/.aws/kiro/credentials`, 0600: empty.
+    pub credentials: PathBuf,
+    /// `~/.kiro/agents/aws-readonly.json`.
+    pub agent: PathBuf,
+    /// `~/.kiro/steering/AGENTS.md`; kiro-aws owns only its marked block.
+    pub steering: PathBuf,
+    /// The host files the isolated ones must never be (or link to).
+    pub host_config: PathBuf,
+    pub host_credentials: PathBuf,
+}
+
+impl Paths {
+    pub fn new(home: &Path) -> Self {
+        let aws = home.join(".aws");
+        let kiro_dir = aws.join("kiro");
+        Paths {
+            home: home.to_owned(),
+            config: kiro_dir.join("config"),
+            credentials: kiro_dir.join("credentials"),
+            kiro_dir,
+            agent: home.join(".kiro/agents/aws-readonly.json"),
+            steering: home.join(".kiro/steering/AGENTS.md"),
+            host_config: aws.join("config"),
+            host_credentials: aws.join("credentials"),
+        }
+    }
+
+    /// `$HOME`, which must be an absolute path.
+    pub fn from_home_env() -> Result<Self> {
+        match dirs::home_dir() {
+            Some(home) if home.is_absolute() => Ok(Self::new(&home)),
+            _ => Err(Error::other(
+                "home_not_found",
+                "cannot tell the home directory",
+                "set HOME to your absolute home directory",
+            )),
+        }
+    }
+}

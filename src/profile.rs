@@ -1,0 +1,457 @@
+//! The profile model: kiro-* SSO profiles and the sso-session blocks they use. Every rule
+//! about what a valid profile is lives here, whether it arrives from flags, a team file or
+//! the isolated config on disk.
+
+use crate::ini::{Document, Issue, SectionKind};
+
+pub const DEFAULT_SESSION: &str = "kiro";
+pub const PREFERRED_DEFAULT_PROFILE: &str = "kiro-readonly";
+pub const DEFAULT_REGISTRATION_SCOPES: &str = "sso:account:access";
+
+/// The only keys a kiro profile may carry. Anything else can redirect credentials
+/// (`credential_process`, `source_profile`, `role_arn`, static keys, ...) or endpoints.
+pub const PROFILE_KEYS: [&str; 5] = [
+    "sso_session",
+    "sso_account_id",
+    "sso_role_name",
+    "region",
+    "output",
+];
+pub const SESSION_KEYS: [&str; 3] = ["sso_start_url", "sso_region", "sso_registration_scopes"];
+const OUTPUTS: [&str; 5] = ["json", "text", "table", "yaml", "yaml-stream"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoSession {
+    pub name: String,
+    pub start_url: String,
+    pub region: String,
+    pub registration_scopes: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    pub sso_session: String,
+    pub account_id: String,
+    pub role_name: String,
+    pub region: Option<String>,
+    pub output: Option<String>,
+}
+
+impl Profile {
+    /// Only profiles whose name ends in `-write` may be used for changes.
+    pub fn is_write(&self) -> bool {
+        self.name.ends_with("-write")
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.name.contains("prod")
+    }
+}
+
+/// A complete, valid set: what `init` writes and what launches use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileSet {
+    pub sessions: Vec<SsoSession>,
+    pub profiles: Vec<Profile>,
+    pub default_profile: String,
+}
+
+impl ProfileSet {
+    /// Resolve the default profile (explicit, else `kiro-readonly` when present, else the
+    /// first) and check the set is whole. Errors are `(code, message)`.
+    pub fn new(
+        sessions: Vec<SsoSession>,
+        profiles: Vec<Profile>,
+        default_profile: Option<&str>,
+    ) -> Result<Self, (&'static str, String)> {
+        if profiles.is_empty() {
+            return Err(("no_profiles", "there is no kiro-* profile".into()));
+        }
+        let default_profile = match default_profile {
+            Some(name) => {
+                if !profiles.iter().any(|p| p.name == name) {
+                    return Err((
+                        "default_profile_missing",
+                        format!("the default profile `{name}` is not among the profiles"),
+                    ));
+                }
+                name.to_owned()
+            }
+            None => profiles
+                .iter()
+                .find(|p| p.name == PREFERRED_DEFAULT_PROFILE)
+                .unwrap_or(&profiles[0])
+                .name
+                .clone(),
+        };
+        Ok(ProfileSet {
+            sessions,
+            profiles,
+            default_profile,
+        })
+    }
+
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.profiles.iter().map(|p| p.name.clone()).collect()
+    }
+}
+
+pub fn check_profile_name(name: &str) -> Result<(), (&'static str, String)> {
+    let ok = name.strip_prefix("kiro-").is_some_and(|rest| {
+        rest.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            "profile_not_kiro",
+            format!("profile `{name}` is not a kiro profile (kiro-[a-z0-9][a-z0-9-]*)"),
+        ))
+    }
+}
+
+pub fn check_session_name(name: &str) -> Result<(), (&'static str, String)> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            "invalid_session_name",
+            format!("sso-session name `{name}` must be letters, digits, `-` or `_`"),
+        ))
+    }
+}
+
+pub fn check_account_id(id: &str) -> Result<(), (&'static str, String)> {
+    if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err((
+            "invalid_account_id",
+            format!("account id `{id}` is not 12 digits"),
+        ))
+    }
+}
+
+/// IAM role names: 1 to 64 of letters, digits and `+=,.@_-`.
+pub fn check_role_name(role: &str) -> Result<(), (&'static str, String)> {
+    let ok = (1..=64).contains(&role.len())
+        && role
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            "invalid_role_name",
+            format!("role name `{role}` is not an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)"),
+        ))
+    }
+}
+
+/// Regions look like `us-east-1`, `eu-central-2`, `us-gov-west-1`.
+pub fn check_region(region: &str) -> Result<(), (&'static str, String)> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok_and(|n| n > 0)
+        && !parts[parts.len() - 1].starts_with('0');
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            "invalid_region",
+            format!("`{region}` does not look like a region such as us-east-1"),
+        ))
+    }
+}
+
+pub fn check_start_url(url: &str) -> Result<(), (&'static str, String)> {
+    let host = url.strip_prefix("https://").unwrap_or("");
+    let host = host.split(['/', '?', '#']).next().unwrap_or("");
+    let ok = !host.is_empty()
+        && !url.contains(char::is_whitespace)
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            "sso_session_incomplete",
+            format!("start URL `{url}` is not an https:// URL"),
+        ))
+    }
+}
+
+fn check_output(output: &str) -> Result<(), (&'static str, String)> {
+    if OUTPUTS.contains(&output) {
+        Ok(())
+    } else {
+        Err((
+            "invalid_output",
+            format!("output `{output}` is not one of {}", OUTPUTS.join(", ")),
+        ))
+    }
+}
+
+/// Every rule a single profile must satisfy.
+pub fn check_profile(profile: &Profile) -> Vec<(&'static str, String)> {
+    let mut results = vec![
+        check_profile_name(&profile.name),
+        check_account_id(&profile.account_id),
+        check_role_name(&profile.role_name),
+    ];
+    results.extend(profile.region.as_deref().map(check_region));
+    results.extend(profile.output.as_deref().map(check_output));
+    results.into_iter().filter_map(Result::err).collect()
+}
+
+pub fn check_session(session: &SsoSession) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    problems.extend(check_session_name(&session.name).err());
+    problems.extend(check_start_url(&session.start_url).err());
+    if session.region.is_empty() {
+        problems.push((
+            "sso_session_incomplete",
+            format!("sso-session `{}` has no sso_region", session.name),
+        ));
+    } else {
+        problems.extend(check_region(&session.region).err());
+    }
+    problems
+}
+
+/// Build the model from a parsed config-format document (the isolated config or a team
+/// file). Sections that break a rule are left out and reported as issues with their line.
+pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issue>) {
+    let mut issues = Vec::new();
+    let mut sessions = Vec::new();
+    let mut profiles = Vec::new();
+    let mut report = |line: usize, (code, message): (&'static str, String)| {
+        issues.push(Issue {
+            code,
+            line,
+            message,
+        })
+    };
+    for section in &doc.sections {
+        let allowed: &[&str] = match section.kind {
+            SectionKind::Profile => &PROFILE_KEYS,
+            SectionKind::SsoSession => &SESSION_KEYS,
+        };
+        let mut clean = true;
+        for entry in &section.entries {
+            if !allowed.contains(&entry.key.as_str()) {
+                clean = false;
+                report(
+                    entry.line,
+                    (
+                        "key_forbidden",
+                        format!(
+                            "`{}` is not allowed in `{}` (allowed: {})",
+                            entry.key,
+                            section.name,
+                            allowed.join(", ")
+                        ),
+                    ),
+                );
+            }
+        }
+        let value = |key: &str| section.get(key).map(|e| e.value.clone());
+        let line_of = |key: &str| section.get(key).map_or(section.line, |e| e.line);
+        match section.kind {
+            SectionKind::SsoSession => {
+                let session = SsoSession {
+                    name: section.name.clone(),
+                    start_url: value("sso_start_url").unwrap_or_default(),
+                    region: value("sso_region").unwrap_or_default(),
+                    registration_scopes: value("sso_registration_scopes"),
+                };
+                let problems = check_session(&session);
+                clean &= problems.is_empty();
+                for problem in problems {
+                    let line = match problem.0 {
+                        "invalid_region" => line_of("sso_region"),
+                        "sso_session_incomplete" if problem.1.starts_with("start URL") => {
+                            line_of("sso_start_url")
+                        }
+                        _ => section.line,
+                    };
+                    report(line, problem);
+                }
+                if clean {
+                    sessions.push(session);
+                }
+            }
+            SectionKind::Profile => {
+                if let Err(problem) = check_profile_name(&section.name) {
+                    report(section.line, problem);
+                    continue;
+                }
+                let mut missing = Vec::new();
+                let mut required = |key: &'static str| {
+                    value(key).unwrap_or_else(|| {
+                        missing.push(key);
+                        String::new()
+                    })
+                };
+                let profile = Profile {
+                    name: section.name.clone(),
+                    sso_session: required("sso_session"),
+                    account_id: required("sso_account_id"),
+                    role_name: required("sso_role_name"),
+                    region: value("region"),
+                    output: value("output"),
+                };
+                if !missing.is_empty() {
+                    report(
+                        section.line,
+                        (
+                            "key_missing",
+                            format!("profile `{}` lacks {}", section.name, missing.join(", ")),
+                        ),
+                    );
+                    continue;
+                }
+                for problem in check_profile(&profile) {
+                    let key = match problem.0 {
+                        "invalid_account_id" => "sso_account_id",
+                        "invalid_role_name" => "sso_role_name",
+                        "invalid_region" => "region",
+                        _ => "output",
+                    };
+                    clean = false;
+                    report(line_of(key), problem);
+                }
+                if clean {
+                    profiles.push(profile);
+                }
+            }
+        }
+    }
+    // References are checked against every block present, valid or not, so that one
+    // broken block yields one issue and not one per profile.
+    for profile in &profiles {
+        let declared = doc
+            .sections
+            .iter()
+            .any(|s| s.kind == SectionKind::SsoSession && s.name == profile.sso_session);
+        if !declared {
+            let section = doc
+                .sections
+                .iter()
+                .find(|s| s.kind == SectionKind::Profile && s.name == profile.name);
+            let line = section
+                .and_then(|s| s.get("sso_session"))
+                .map_or(0, |e| e.line);
+            issues.push(Issue {
+                code: "sso_session_missing",
+                line,
+                message: format!(
+                    "profile `{}` uses sso-session `{}`, which has no [sso-session {}] block",
+                    profile.name, profile.sso_session, profile.sso_session
+                ),
+            });
+        }
+    }
+    let known: Vec<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
+    profiles.retain(|p| known.contains(&p.sso_session.as_str()));
+    (sessions, profiles, issues)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for good in ["kiro-a", "kiro-0", "kiro-prod-write", "kiro-readonly"] {
+            assert_eq!(check_profile_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "kiro-", "kiro--a", "Kiro-a", "kiro-A", "prod", "kiro_a", "default", "kiro-a b",
+        ] {
+            assert!(check_profile_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn values() {
+        assert!(check_account_id("123456789012").is_ok());
+        assert!(check_account_id("12345678901").is_err());
+        assert!(check_account_id("12345678901a").is_err());
+        assert!(check_role_name("ReadOnly+x=,.@_-").is_ok());
+        assert!(check_role_name("").is_err());
+        assert!(check_role_name(&"a".repeat(65)).is_err());
+        assert!(check_role_name("a b").is_err());
+        for good in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-12",
+        ] {
+            assert!(check_region(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "us-east",
+            "useast1",
+            "US-EAST-1",
+            "us-east-0",
+            "u-east-1",
+            "us-east-1 ",
+        ] {
+            assert!(check_region(bad).is_err(), "{bad}");
+        }
+        assert!(check_start_url("https://d-1234.awsapps.com/start#/").is_ok());
+        for bad in [
+            "http://x",
+            "https://",
+            "https://a b",
+            "ftp://x",
+            "https://x\"/",
+        ] {
+            assert!(check_start_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_profile_resolution() {
+        let p = |name: &str| Profile {
+            name: name.into(),
+            sso_session: "kiro".into(),
+            account_id: "123456789012".into(),
+            role_name: "R".into(),
+            region: None,
+            output: None,
+        };
+        let set = |d| ProfileSet::new(vec![], vec![p("kiro-a"), p("kiro-readonly")], d);
+        assert_eq!(set(None).unwrap().default_profile, "kiro-readonly");
+        assert_eq!(set(Some("kiro-a")).unwrap().default_profile, "kiro-a");
+        assert_eq!(
+            set(Some("kiro-x")).unwrap_err().0,
+            "default_profile_missing"
+        );
+        let first = ProfileSet::new(vec![], vec![p("kiro-b"), p("kiro-a")], None).unwrap();
+        assert_eq!(first.default_profile, "kiro-b");
+        assert_eq!(
+            ProfileSet::new(vec![], vec![], None).unwrap_err().0,
+            "no_profiles"
+        );
+    }
+}

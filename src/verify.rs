@@ -1,0 +1,348 @@
+//! The proof that only kiro-* profiles resolve: every check on the isolated files, their
+//! directory, and the inherited environment. Pure reads; nothing is written.
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::config_file;
+use crate::finding::{Finding, Severity};
+use crate::ini::{self, FileKind};
+use crate::launch_env;
+use crate::paths::Paths;
+use crate::profile::{self, ProfileSet};
+use crate::sdk_view;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub ok: bool,
+    pub profiles: Vec<String>,
+    pub findings: Vec<Finding>,
+    #[serde(skip)]
+    pub set: Option<ProfileSet>,
+}
+
+impl Report {
+    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+    }
+}
+
+pub fn verify(paths: &Paths, inherited: &[(OsString, OsString)]) -> Report {
+    let mut findings = Vec::new();
+    check_directories(paths, &mut findings);
+    let host_files: Vec<(u64, u64)> = [&paths.host_config, &paths.host_credentials]
+        .iter()
+        .filter_map(|p| fs::metadata(p).ok())
+        .map(|m| (m.dev(), m.ino()))
+        .collect();
+    let config = read_checked(&paths.config, "config_missing", &host_files, &mut findings);
+    let credentials = read_checked(
+        &paths.credentials,
+        "credentials_missing",
+        &host_files,
+        &mut findings,
+    );
+    let set = config.and_then(|bytes| check_config(&paths.config, &bytes, &mut findings));
+    if let Some(bytes) = credentials {
+        check_credentials(&paths.credentials, &bytes, &mut findings);
+    }
+    check_environment(inherited, &mut findings);
+    let ok = !findings.iter().any(|f| f.severity == Severity::Error);
+    Report {
+        ok,
+        profiles: set.as_ref().map(ProfileSet::names).unwrap_or_default(),
+        findings,
+        set: if ok { set } else { None },
+    }
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn check_directories(paths: &Paths, findings: &mut Vec<Finding>) {
+    let dir = &paths.kiro_dir;
+    let me = nix::unistd::geteuid().as_raw();
+    if let Ok(meta) = fs::symlink_metadata(dir) {
+        if meta.file_type().is_symlink() {
+            findings.push(Finding::error(
+                "dir_symlink",
+                display(dir),
+                "is a symlink: the isolated files could be swapped from elsewhere",
+            ));
+        } else {
+            if meta.uid() != me {
+                findings.push(Finding::error(
+                    "dir_writable",
+                    display(dir),
+                    format!("belongs to uid {}, not to you", meta.uid()),
+                ));
+            }
+            if meta.mode() & 0o077 != 0 {
+                findings.push(Finding::error(
+                    "dir_mode",
+                    display(dir),
+                    format!("has mode {:o}; it must be 700", meta.mode() & 0o777),
+                ));
+            }
+        }
+    }
+    for ancestor in dir.ancestors().skip(1) {
+        let Ok(meta) = fs::metadata(ancestor) else {
+            continue;
+        };
+        let sticky = meta.mode() & 0o1000 != 0;
+        let foreign_owner = meta.uid() != me && meta.uid() != 0;
+        if (meta.mode() & 0o022 != 0 && !sticky) || foreign_owner {
+            findings.push(Finding::error(
+                "dir_writable",
+                display(ancestor),
+                format!(
+                    "mode {:o}, owner uid {}: someone else can replace what lies below it",
+                    meta.mode() & 0o7777,
+                    meta.uid()
+                ),
+            ));
+        }
+    }
+}
+
+/// Read an isolated file without following a symlink, and check what it is.
+fn read_checked(
+    path: &Path,
+    missing_code: &'static str,
+    host_files: &[(u64, u64)],
+    findings: &mut Vec<Finding>,
+) -> Option<Vec<u8>> {
+    let opened = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open(path);
+    let mut file: File = match opened {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            findings.push(Finding::error(
+                missing_code,
+                display(path),
+                "does not exist",
+            ));
+            return None;
+        }
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+            findings.push(Finding::error(
+                "file_symlink",
+                display(path),
+                "is a symlink; kiro-aws reads only real files here",
+            ));
+            return None;
+        }
+        Err(e) => {
+            findings.push(Finding::error("read_failed", display(path), e.to_string()));
+            return None;
+        }
+    };
+    let meta = match file.metadata() {
+        Ok(meta) => meta,
+        Err(e) => {
+            findings.push(Finding::error("read_failed", display(path), e.to_string()));
+            return None;
+        }
+    };
+    if !meta.is_file() {
+        findings.push(Finding::error(
+            "file_not_regular",
+            display(path),
+            "is not a regular file",
+        ));
+        return None;
+    }
+    if meta.nlink() > 1 || host_files.contains(&(meta.dev(), meta.ino())) {
+        findings.push(Finding::error(
+            "file_hardlink",
+            display(path),
+            format!(
+                "has {} links{}: writes elsewhere change what the agent reads",
+                meta.nlink(),
+                if host_files.contains(&(meta.dev(), meta.ino())) {
+                    " and is the same file as ~/.aws/config or ~/.aws/credentials"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        findings.push(Finding::error(
+            "file_not_owned",
+            display(path),
+            format!("belongs to uid {}, not to you (uid {me})", meta.uid()),
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        findings.push(Finding::error(
+            "file_mode",
+            display(path),
+            format!("has mode {:o}; it must be 600", meta.mode() & 0o777),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    if let Err(e) = file.read_to_end(&mut bytes) {
+        findings.push(Finding::error("read_failed", display(path), e.to_string()));
+        return None;
+    }
+    // Contents are checked even when only the file's metadata is wrong.
+    Some(bytes)
+}
+
+fn at_line(line: usize, message: &str) -> String {
+    if line == 0 {
+        message.to_owned()
+    } else {
+        format!("line {line}: {message}")
+    }
+}
+
+fn check_config(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) -> Option<ProfileSet> {
+    let parsed = config_file::parse(bytes);
+    let clean = parsed.issues.is_empty();
+    for issue in &parsed.issues {
+        findings.push(Finding::error(
+            issue.code,
+            display(path),
+            at_line(issue.line, &issue.message),
+        ));
+    }
+    let ours: Vec<String> = ini::parse(bytes, FileKind::Config)
+        .sections
+        .into_iter()
+        .filter(|s| s.kind == ini::SectionKind::Profile)
+        .map(|s| s.name)
+        .collect();
+    let view = std::str::from_utf8(bytes)
+        .ok()
+        .map(|text| sdk_view::load(text, FileKind::Config));
+    match view {
+        Some(Err(e)) => findings.push(Finding::error(
+            "sdk_parse_error",
+            display(path),
+            format!("the AWS SDK cannot read it: {e}"),
+        )),
+        Some(Ok(view)) => {
+            for name in &view.profiles {
+                if profile::check_profile_name(name).is_err() && !ours.contains(name) {
+                    findings.push(Finding::error(
+                        "profile_not_kiro",
+                        display(path),
+                        format!("the AWS SDK sees profile `{name}`, which is not a kiro profile"),
+                    ));
+                }
+            }
+            let mut valid: Vec<String> = parsed.profiles.iter().map(|p| p.name.clone()).collect();
+            valid.sort();
+            if clean && view.profiles != valid {
+                findings.push(Finding::error(
+                    "sdk_mismatch",
+                    display(path),
+                    format!(
+                        "the AWS SDK sees profiles [{}] where kiro-aws sees [{}]",
+                        view.profiles.join(", "),
+                        valid.join(", ")
+                    ),
+                ));
+            }
+        }
+        None => {}
+    }
+    if !clean {
+        return None;
+    }
+    match parsed.into_set() {
+        Ok(set) => Some(set),
+        Err(issues) => {
+            for issue in issues {
+                findings.push(Finding::error(
+                    issue.code,
+                    display(path),
+                    at_line(issue.line, &issue.message),
+                ));
+            }
+            None
+        }
+    }
+}
+
+fn check_credentials(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) {
+    let doc = ini::parse(bytes, FileKind::Credentials);
+    if !doc.sections.is_empty() || !doc.issues.is_empty() {
+        let names: Vec<&str> = doc.sections.iter().map(|s| s.name.as_str()).collect();
+        findings.push(Finding::error(
+            "credentials_not_empty",
+            display(path),
+            if names.is_empty() {
+                "holds lines other than comments; it must stay empty".to_owned()
+            } else {
+                format!("holds [{}]; it must stay empty", names.join(", "))
+            },
+        ));
+    }
+    for issue in &doc.issues {
+        findings.push(Finding::error(
+            issue.code,
+            display(path),
+            at_line(issue.line, &issue.message),
+        ));
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        match sdk_view::load(text, FileKind::Credentials) {
+            Ok(view) => {
+                for name in view
+                    .profiles
+                    .iter()
+                    .filter(|n| profile::check_profile_name(n).is_err())
+                {
+                    findings.push(Finding::error(
+                        "profile_not_kiro",
+                        display(path),
+                        format!("the AWS SDK sees profile `{name}`, which is not a kiro profile"),
+                    ));
+                }
+            }
+            Err(e) => findings.push(Finding::error(
+                "sdk_parse_error",
+                display(path),
+                format!("the AWS SDK cannot read it: {e}"),
+            )),
+        }
+    }
+}
+
+fn check_environment(inherited: &[(OsString, OsString)], findings: &mut Vec<Finding>) {
+    let mut names: Vec<String> = inherited
+        .iter()
+        .filter_map(|(name, _)| name.to_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    for name in names {
+        if launch_env::is_removed(&name) {
+            findings.push(Finding::warning(
+                "env_inherited",
+                format!("${name}"),
+                "is set in this environment; the launch removes it",
+            ));
+        } else if launch_env::REPORTED.contains(&name.as_str()) {
+            findings.push(Finding::warning(
+                "env_reported",
+                format!("${name}"),
+                "is set and kept: it changes how AWS traffic leaves this machine",
+            ));
+        }
+    }
+}

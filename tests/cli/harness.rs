@@ -1,0 +1,344 @@
+//! A small builder around the real binary: each test gets its own temporary `HOME`, a
+//! fake `kiro-cli`/`kiro` that record their argv and environment, and a clean environment.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_kiro-aws");
+pub const START_URL: &str = "https://d-1234567890.awsapps.com/start";
+
+/// The profiles most tests use.
+pub const PROFILES: [&str; 3] = [
+    "kiro-readonly=111111111111:KiroReadOnly",
+    "kiro-dev=222222222222:KiroReadOnly",
+    "kiro-prod-write=333333333333:KiroWrite",
+];
+
+/// Variables that must never reach the agent, written out here independently of the
+/// binary's own list (section 2 of the credentials reference), so that dropping one from
+/// the code fails the tests.
+pub const MUST_REMOVE: [&str; 21] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_ACCOUNT_ID",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CREDENTIAL_FILE",
+    "BOTO_CONFIG",
+    "AWS_ENDPOINT_URL",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+];
+
+pub fn must_remove(name: &str) -> bool {
+    MUST_REMOVE.contains(&name) || name.starts_with("AWS_ENDPOINT_URL_")
+}
+
+pub struct Test {
+    dir: tempfile::TempDir,
+}
+
+/// One run of the binary inside a [`Test`]'s directory.
+pub struct Invocation<'a> {
+    test: &'a Test,
+    args: Vec<OsString>,
+    env: Vec<(String, OsString)>,
+}
+
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert_eq!(
+            self.status, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn exit(self, code: i32) -> Self {
+        assert_eq!(
+            self.status, code,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+}
+
+const RECORDER: &str =
+    "#!/bin/sh\nprintf '%s\\0' \"$@\" > \"$0.argv\"\nexec /usr/bin/env -0 > \"$0.env\"\n";
+
+impl Test {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["home", "bin", "work"] {
+            fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        for name in ["kiro-cli", "kiro"] {
+            let fake = dir.path().join("bin").join(name);
+            fs::write(&fake, RECORDER).unwrap();
+            fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Test { dir }
+    }
+
+    pub fn cmd<I, S>(&self, args: I) -> Invocation<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        Invocation {
+            test: self,
+            args: args.into_iter().map(Into::into).collect(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn bin(&self) -> PathBuf {
+        self.dir.path().join("bin")
+    }
+
+    pub fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    pub fn path_var(&self) -> String {
+        format!("{}:/usr/local/bin:/usr/bin:/bin", self.bin().display())
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.home().join(".aws/kiro/config")
+    }
+
+    pub fn credentials(&self) -> PathBuf {
+        self.home().join(".aws/kiro/credentials")
+    }
+
+    pub fn agent(&self) -> PathBuf {
+        self.home().join(".kiro/agents/aws-readonly.json")
+    }
+
+    pub fn steering(&self) -> PathBuf {
+        self.home().join(".kiro/steering/AGENTS.md")
+    }
+
+    /// The arguments of `init` with the standard session and profiles.
+    pub fn init_args(&self) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "init",
+            "--sso-start-url",
+            START_URL,
+            "--sso-region",
+            "eu-west-1",
+        ]
+        .map(String::from)
+        .to_vec();
+        for p in PROFILES {
+            args.push("--profile".into());
+            args.push(p.into());
+        }
+        args
+    }
+
+    pub fn init(&self) -> &Self {
+        self.cmd(self.init_args()).run().success();
+        self
+    }
+
+    /// What a fake program recorded when it was exec'd: argv (without argv[0]) and env.
+    pub fn recorded(&self, program: &str) -> (Vec<String>, BTreeMap<String, String>) {
+        let read = |suffix: &str| {
+            let path = self.bin().join(format!("{program}{suffix}"));
+            fs::read_to_string(path).unwrap_or_else(|e| panic!("{program} did not run: {e}"))
+        };
+        let argv = read(".argv")
+            .split_terminator('\0')
+            .map(str::to_owned)
+            .collect();
+        let env = read(".env")
+            .split_terminator('\0')
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap();
+                (k.to_owned(), v.to_owned())
+            })
+            .collect();
+        (argv, env)
+    }
+
+    pub fn was_launched(&self, program: &str) -> bool {
+        self.bin().join(format!("{program}.argv")).exists()
+    }
+
+    /// Write a file below HOME, creating directories.
+    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>, mode: u32) -> PathBuf {
+        let path = self.home().join(relative);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, contents).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    /// The host files of a developer's laptop: a production profile and static keys.
+    pub fn host_aws_files(&self) -> &Self {
+        self.write(
+            ".aws/config",
+            "[default]\nregion = us-east-1\n\n[profile prod-admin]\nregion = us-east-1\n",
+            0o600,
+        );
+        self.write(
+            ".aws/credentials",
+            "[default]\naws_access_key_id = AKIAHOSTDEFAULT00000\naws_secret_access_key = hostsecret\n\n\
+             [prod-admin]\naws_access_key_id = AKIAHOSTPRODADMIN000\naws_secret_access_key = prodsecret\n",
+            0o600,
+        );
+        self
+    }
+}
+
+impl Invocation<'_> {
+    pub fn env(mut self, name: &str, value: impl Into<OsString>) -> Self {
+        self.env.push((name.to_owned(), value.into()));
+        self
+    }
+
+    pub fn with_arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// The environment the binary starts with: the minimum plus what the test added.
+    pub fn base_env(&self) -> BTreeMap<String, OsString> {
+        let mut env = BTreeMap::from([
+            ("HOME".to_owned(), self.test.home().into_os_string()),
+            ("PATH".to_owned(), self.test.path_var().into()),
+            ("PWD".to_owned(), self.test.work().into_os_string()),
+        ]);
+        env.extend(self.env.iter().cloned());
+        env
+    }
+
+    /// The environment the launched program must see: the starting one minus every
+    /// leaking variable, plus the isolated files.
+    pub fn expected_child_env(&self, profile: &str) -> BTreeMap<String, String> {
+        let mut env: BTreeMap<String, String> = self
+            .base_env()
+            .into_iter()
+            .map(|(k, v)| (k, v.into_string().unwrap()))
+            .filter(|(k, _)| !must_remove(k))
+            .collect();
+        let home = self.test.home().display().to_string();
+        for (k, v) in [
+            ("AWS_CONFIG_FILE", format!("{home}/.aws/kiro/config")),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                format!("{home}/.aws/kiro/credentials"),
+            ),
+            ("AWS_PROFILE", profile.to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("AWS_SDK_LOAD_CONFIG", "1".to_owned()),
+        ] {
+            env.insert(k.to_owned(), v);
+        }
+        env
+    }
+
+    pub fn run(&self) -> Run {
+        let child = Command::new(BIN)
+            .args(&self.args)
+            .env_clear()
+            .envs(self.base_env())
+            .current_dir(self.test.work())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().unwrap();
+        Run {
+            status: status.code().unwrap_or(-1),
+            stdout: String::from_utf8(stdout).unwrap(),
+            stderr: String::from_utf8(stderr).unwrap(),
+        }
+    }
+}
+
+/// Every file below `dir` with its bytes and mode, for "nothing was touched" checks.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let meta = fs::symlink_metadata(entry.path()).unwrap();
+            if meta.is_dir() {
+                out.insert(entry.path(), (Vec::new(), meta.permissions().mode()));
+                stack.push(entry.path());
+            } else if meta.is_file() {
+                out.insert(
+                    entry.path(),
+                    (fs::read(entry.path()).unwrap(), meta.permissions().mode()),
+                );
+            } else {
+                out.insert(
+                    entry.path(),
+                    (b"<link>".to_vec(), meta.permissions().mode()),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The real AWS clients from PyPI, installed by `scripts/test`. Missing is a failure.
+pub fn venv_bin(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".test-env/bin")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `scripts/test`, which installs the real AWS clients the tests need",
+        path.display()
+    );
+    path
+}

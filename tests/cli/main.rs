@@ -1,0 +1,10 @@
+//! The one integration-test binary: the real `kiro-aws` in a temporary HOME.
+
+mod concurrency;
+mod harness;
+mod hostile;
+mod init;
+mod launch;
+mod property;
+mod real_clients;
+mod verify;

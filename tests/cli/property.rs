@@ -1,0 +1,230 @@
+//! Properties: every valid profile set renders to a file that kiro-aws, the Rust SDK and
+//! botocore all read back to the same set; no input makes `verify` panic.
+
+use std::collections::BTreeMap;
+
+use kiro_aws::config_file;
+use kiro_aws::ini::FileKind;
+use kiro_aws::paths::Paths;
+use kiro_aws::profile::{Profile, ProfileSet, SsoSession, DEFAULT_REGISTRATION_SCOPES};
+use kiro_aws::sdk_view;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, TestRunner};
+
+use crate::harness::venv_bin;
+
+const REGIONS: [&str; 5] = [
+    "us-east-1",
+    "eu-west-1",
+    "ap-southeast-2",
+    "us-gov-west-1",
+    "eu-central-2",
+];
+
+fn session() -> impl Strategy<Value = SsoSession> {
+    (
+        "[a-zA-Z0-9_-]{1,12}",
+        "[a-z0-9-]{1,16}",
+        prop::sample::select(&REGIONS[..]),
+    )
+        .prop_map(|(name, host, region)| SsoSession {
+            name,
+            start_url: format!("https://{host}.awsapps.com/start"),
+            region: region.into(),
+            registration_scopes: Some(DEFAULT_REGISTRATION_SCOPES.into()),
+        })
+}
+
+fn profile(sessions: Vec<String>) -> impl Strategy<Value = Profile> {
+    (
+        "kiro-[a-z0-9][a-z0-9-]{0,20}",
+        prop::sample::select(sessions),
+        "[0-9]{12}",
+        "[A-Za-z0-9+=,.@_-]{1,64}",
+        prop::option::of(prop::sample::select(&REGIONS[..])),
+        prop::option::of(prop::sample::select(
+            &["json", "text", "table", "yaml", "yaml-stream"][..],
+        )),
+    )
+        .prop_map(
+            |(name, sso_session, account_id, role_name, region, output)| Profile {
+                name,
+                sso_session,
+                account_id,
+                role_name,
+                region: region.map(Into::into),
+                output: output.map(Into::into),
+            },
+        )
+}
+
+fn profile_set() -> impl Strategy<Value = ProfileSet> {
+    prop::collection::vec(session(), 1..4)
+        .prop_map(|mut sessions| {
+            let mut seen = Vec::new();
+            sessions.retain(|s| {
+                let fresh = !seen.contains(&s.name);
+                seen.push(s.name.clone());
+                fresh
+            });
+            sessions
+        })
+        .prop_flat_map(|sessions| {
+            let names: Vec<String> = sessions.iter().map(|s| s.name.clone()).collect();
+            (
+                Just(sessions),
+                prop::collection::vec(profile(names), 1..10),
+                any::<prop::sample::Index>(),
+            )
+        })
+        .prop_map(|(sessions, mut profiles, pick)| {
+            let mut seen = Vec::new();
+            profiles.retain(|p| {
+                let fresh = !seen.contains(&p.name);
+                seen.push(p.name.clone());
+                fresh
+            });
+            let default = pick.get(&profiles).name.clone();
+            ProfileSet::new(sessions, profiles, Some(&default)).unwrap()
+        })
+}
+
+proptest! {
+    #![proptest_config(Config::with_cases(256))]
+
+    #[test]
+    fn rendered_sets_read_back_identically_in_kiro_aws_and_the_rust_sdk(set in profile_set()) {
+        let text = config_file::render(&set);
+        prop_assert_eq!(config_file::parse(text.as_bytes()).into_set().unwrap(), set.clone());
+        let view = sdk_view::load(&text, FileKind::Config).unwrap();
+        let mut names = set.names();
+        names.sort();
+        prop_assert_eq!(view.profiles, names);
+        let mut sessions: Vec<String> = set.sessions.iter().map(|s| s.name.clone()).collect();
+        sessions.sort();
+        prop_assert_eq!(view.sso_sessions, sessions);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_verify(
+        config in prop::collection::vec(any::<u8>(), 0..600),
+        ini_like in "([\\[\\] \\tA-Za-z0-9_=#;:\"'.-]|\n|profile |sso-session |kiro-){0,60}",
+    ) {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::new(home.path());
+        std::fs::create_dir_all(&paths.kiro_dir).unwrap();
+        for (c, k) in [(&config[..], ini_like.as_bytes()), (ini_like.as_bytes(), &config[..])] {
+            std::fs::write(&paths.config, c).unwrap();
+            std::fs::write(&paths.credentials, k).unwrap();
+            let report = kiro_aws::verify::verify(&paths, &[]);
+            // Whatever the verdict, an accepted file holds only kiro profiles.
+            if report.ok {
+                prop_assert!(report.profiles.iter().all(|p| p.starts_with("kiro-")));
+            }
+        }
+    }
+}
+
+/// botocore reads every rendered set back to the same profiles, keys and values. Many
+/// sets are checked with one Python process, to keep the run short.
+#[test]
+fn rendered_sets_read_back_identically_in_botocore() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut runner = TestRunner::deterministic();
+    let strategy = profile_set();
+    let mut sets = Vec::new();
+    for i in 0..64 {
+        let set = strategy.new_tree(&mut runner).unwrap().current();
+        let path = dir.path().join(format!("config-{i}"));
+        std::fs::write(&path, config_file::render(&set)).unwrap();
+        sets.push((path, set));
+    }
+    let empty = dir.path().join("credentials");
+    std::fs::write(&empty, "").unwrap();
+    let script = r#"
+import json, sys, botocore.session
+out = {}
+for path in sys.argv[2:]:
+    s = botocore.session.Session()
+    s.set_config_variable("config_file", path)
+    s.set_config_variable("credentials_file", sys.argv[1])
+    full = s.full_config
+    out[path] = {
+        "available": s.available_profiles,
+        "profiles": full.get("profiles", {}),
+        "sso_sessions": full.get("sso_sessions", {}),
+    }
+print(json.dumps(out))
+"#;
+    let out = std::process::Command::new(venv_bin("python"))
+        .arg("-c")
+        .arg(script)
+        .arg(&empty)
+        .args(sets.iter().map(|(p, _)| p))
+        .env_clear()
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: BTreeMap<String, serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for (path, set) in &sets {
+        let got = &seen[&path.display().to_string()];
+        assert_eq!(
+            got["available"],
+            serde_json::json!(set.names()),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            got["profiles"],
+            expected_profiles(set),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            got["sso_sessions"],
+            expected_sessions(set),
+            "{}",
+            path.display()
+        );
+    }
+}
+
+fn expected_profiles(set: &ProfileSet) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for p in &set.profiles {
+        let mut keys = serde_json::json!({
+            "sso_session": p.sso_session,
+            "sso_account_id": p.account_id,
+            "sso_role_name": p.role_name,
+        });
+        if let Some(region) = &p.region {
+            keys["region"] = region.clone().into();
+        }
+        if let Some(output) = &p.output {
+            keys["output"] = output.clone().into();
+        }
+        map.insert(p.name.clone(), keys);
+    }
+    map.into()
+}
+
+fn expected_sessions(set: &ProfileSet) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for s in &set.sessions {
+        map.insert(
+            s.name.clone(),
+            serde_json::json!({
+                "sso_start_url": s.start_url,
+                "sso_region": s.region,
+                "sso_registration_scopes": s.registration_scopes.as_deref().unwrap_or(DEFAULT_REGISTRATION_SCOPES),
+            }),
+        );
+    }
+    map.into()
+}

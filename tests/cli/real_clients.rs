@@ -1,0 +1,113 @@
+//! The proof against real AWS clients from PyPI: botocore and AWS CLI v1 run under
+//! `kiro-aws run` in a HOME whose host files hold a production profile and static keys.
+
+use crate::harness::{venv_bin, Test};
+
+/// What a laptop's shell may carry; all of it must be powerless inside the launch.
+const LEAKY_ENV: [(&str, &str); 7] = [
+    ("AWS_ACCESS_KEY_ID", "AKIAHOSTLEAK00000000"),
+    ("AWS_SECRET_ACCESS_KEY", "hostsecret"),
+    ("AWS_DEFAULT_PROFILE", "prod-admin"),
+    (
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "http://127.0.0.1:9/credentials",
+    ),
+    ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/credentials"),
+    ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "leak"),
+    ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9/"),
+];
+
+fn with_leaks<'a>(
+    mut invocation: crate::harness::Invocation<'a>,
+) -> crate::harness::Invocation<'a> {
+    for (k, v) in LEAKY_ENV {
+        invocation = invocation.env(k, v);
+    }
+    invocation
+}
+
+#[test]
+fn botocore_sees_exactly_the_kiro_profiles() {
+    let t = Test::new();
+    t.init();
+    t.host_aws_files();
+    let python = venv_bin("python");
+    let script = "import botocore.session, json; print(json.dumps(botocore.session.Session().available_profiles))";
+    // Control: without kiro-aws, botocore in this HOME sees the host's profiles.
+    let control = t.cmd(["verify"]).base_env();
+    let out = std::process::Command::new(&python)
+        .args(["-c", script])
+        .env_clear()
+        .envs(&control)
+        .output()
+        .unwrap();
+    let host: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(host.contains(&"prod-admin".to_owned()), "{host:?}");
+
+    for leaky in [false, true] {
+        let mut invocation = t.cmd(["run", "--", python.to_str().unwrap(), "-c", script]);
+        if leaky {
+            invocation = with_leaks(invocation);
+        }
+        let run = invocation.run().success();
+        let profiles: Vec<String> = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(profiles, ["kiro-readonly", "kiro-dev", "kiro-prod-write"]);
+    }
+}
+
+#[test]
+fn aws_cli_cannot_use_a_host_profile() {
+    let t = Test::new();
+    t.init();
+    t.host_aws_files();
+    let aws = venv_bin("aws");
+    let aws = aws.to_str().unwrap();
+    // Control: the host profile works without kiro-aws.
+    let control = t.cmd(["verify"]).base_env();
+    let out = std::process::Command::new(aws)
+        .args(["configure", "get", "region", "--profile", "prod-admin"])
+        .env_clear()
+        .envs(&control)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "us-east-1");
+
+    for leaky in [false, true] {
+        let mut invocation = t.cmd([
+            "run",
+            "--",
+            aws,
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "prod-admin",
+        ]);
+        if leaky {
+            invocation = with_leaks(invocation);
+        }
+        let run = invocation.run();
+        assert_ne!(run.status, 0);
+        assert!(
+            run.stderr
+                .contains("The config profile (prod-admin) could not be found"),
+            "leaky={leaky}: {}",
+            run.stderr
+        );
+        // AWS_DEFAULT_PROFILE=prod-admin is gone: the profile in force is the kiro default.
+        let mut invocation = t.cmd(["run", "--", aws, "configure", "get", "sso_account_id"]);
+        if leaky {
+            invocation = with_leaks(invocation);
+        }
+        assert_eq!(invocation.run().success().stdout.trim(), "111111111111");
+    }
+    // Without an SSO login the kiro profile fails on the missing token, never falling
+    // back to the inherited keys or the container endpoint.
+    let run = with_leaks(t.cmd(["run", "--", aws, "sts", "get-caller-identity"])).run();
+    assert_ne!(run.status, 0);
+    assert!(
+        run.stderr.contains("SSO") || run.stderr.contains("sso"),
+        "expected an SSO token error: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("AKIAHOSTLEAK"), "{}", run.stderr);
+}

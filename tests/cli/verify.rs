@@ -1,0 +1,150 @@
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use crate::harness::Test;
+
+fn error_codes(t: &Test) -> Vec<String> {
+    let run = t.cmd(["verify", "--json"]).run();
+    let json = run.json();
+    assert_eq!(run.status == 0, json["ok"] == true, "{}", run.stdout);
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn verify_json_contract() {
+    let t = Test::new();
+    t.init();
+    t.host_aws_files();
+    let run = t.cmd(["verify", "--json"]).run().success();
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"ok": true, "profiles": ["kiro-readonly", "kiro-dev", "kiro-prod-write"], "findings": []})
+    );
+    let run = t.cmd(["verify"]).run().success();
+    assert_eq!(
+        run.stdout,
+        "ok: only kiro-* profiles resolve: kiro-readonly, kiro-dev, kiro-prod-write (default kiro-readonly)\n"
+    );
+}
+
+#[test]
+fn inherited_variables_are_warnings_not_errors() {
+    let t = Test::new();
+    t.init();
+    let run = t
+        .cmd(["verify", "--json"])
+        .env("AWS_ACCESS_KEY_ID", "AKIA")
+        .env("AWS_ENDPOINT_URL_STS", "http://x")
+        .env("HTTPS_PROXY", "http://proxy")
+        .run()
+        .success();
+    let findings = run.json()["findings"].clone();
+    assert_eq!(
+        findings,
+        serde_json::json!([
+            {"code": "env_inherited", "severity": "warning", "path": "$AWS_ACCESS_KEY_ID",
+             "message": "is set in this environment; the launch removes it",
+             "fix": kiro_aws::finding::fix_for("env_inherited")},
+            {"code": "env_inherited", "severity": "warning", "path": "$AWS_ENDPOINT_URL_STS",
+             "message": "is set in this environment; the launch removes it",
+             "fix": kiro_aws::finding::fix_for("env_inherited")},
+            {"code": "env_reported", "severity": "warning", "path": "$HTTPS_PROXY",
+             "message": "is set and kept: it changes how AWS traffic leaves this machine",
+             "fix": kiro_aws::finding::fix_for("env_reported")},
+        ])
+    );
+}
+
+#[test]
+fn file_safety_findings() {
+    // Missing files.
+    let t = Test::new();
+    assert_eq!(error_codes(&t), ["config_missing", "credentials_missing"]);
+
+    // Modes of the files and of the private directory.
+    let t = Test::new();
+    t.init();
+    fs::set_permissions(t.config(), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(t.credentials(), fs::Permissions::from_mode(0o640)).unwrap();
+    fs::set_permissions(
+        t.home().join(".aws/kiro"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    assert_eq!(error_codes(&t), ["dir_mode", "file_mode", "file_mode"]);
+    t.init();
+    assert_eq!(error_codes(&t), Vec::<String>::new(), "init repairs modes");
+
+    // A symlink, to the host config or anywhere else.
+    let t = Test::new();
+    t.init();
+    t.host_aws_files();
+    fs::remove_file(t.config()).unwrap();
+    std::os::unix::fs::symlink(t.home().join(".aws/config"), t.config()).unwrap();
+    assert_eq!(error_codes(&t), ["file_symlink"]);
+
+    // A hard link to the host file, and a hard link elsewhere.
+    let t = Test::new();
+    t.init();
+    t.write(".aws/credentials", "", 0o600);
+    fs::remove_file(t.credentials()).unwrap();
+    fs::hard_link(t.home().join(".aws/credentials"), t.credentials()).unwrap();
+    let run = t.cmd(["verify"]).run().exit(3);
+    assert!(
+        run.stdout.contains("error[file_hardlink]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("same file as ~/.aws/config or ~/.aws/credentials"),
+        "{}",
+        run.stdout
+    );
+    let t = Test::new();
+    t.init();
+    fs::hard_link(t.config(), t.root().join("other-name")).unwrap();
+    assert_eq!(error_codes(&t), ["file_hardlink"]);
+
+    // A directory on the way that others can write; a sticky one is fine.
+    let t = Test::new();
+    t.init();
+    fs::set_permissions(t.home(), fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(error_codes(&t), ["dir_writable"]);
+    fs::set_permissions(t.home(), fs::Permissions::from_mode(0o1777)).unwrap();
+    assert_eq!(error_codes(&t), Vec::<String>::new());
+
+    // A symlinked private directory, and a FIFO where the config should be.
+    let t = Test::new();
+    t.init();
+    let moved = t.root().join("moved");
+    fs::rename(t.home().join(".aws/kiro"), &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, t.home().join(".aws/kiro")).unwrap();
+    assert_eq!(error_codes(&t), ["dir_symlink"]);
+    let t = Test::new();
+    t.init();
+    fs::remove_file(t.config()).unwrap();
+    nix::unistd::mkfifo(&t.config(), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    assert_eq!(error_codes(&t), ["file_not_regular"]);
+}
+
+#[test]
+fn files_owned_by_someone_else_are_refused() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test gives a file to another user and so needs root (CI runs as root)"
+    );
+    let t = Test::new();
+    t.init();
+    let nobody = Some(nix::unistd::Uid::from_raw(65534));
+    nix::unistd::chown(&t.credentials(), nobody, None).unwrap();
+    assert_eq!(error_codes(&t), ["file_not_owned"]);
+    nix::unistd::chown(&t.home(), nobody, None).unwrap();
+    assert_eq!(error_codes(&t), ["dir_writable", "file_not_owned"]);
+}
