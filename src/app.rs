@@ -9,7 +9,6 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, EnvArgs, EnvFormat, ProfileArg};
 use crate::error::{Error, Exit, Result};
-use crate::finding::Severity;
 use crate::launch::{self, LaunchPlan, ProgramSource};
 use crate::launch_env::LaunchEnv;
 use crate::paths::Paths;
@@ -137,17 +136,23 @@ fn print_report(out: &mut dyn Write, report: &verify::Report) -> std::io::Result
     }
 }
 
-/// Verify; on any error finding print the report and refuse (exit 3). Warnings are shown
-/// on stderr and do not stop the launch.
+/// Verify; on any error finding print the report and refuse (exit 3). Inherited variables
+/// that the launch removes are named in one line on stderr and do not stop it.
 fn prove(paths: &Paths, inherited: &[(OsString, OsString)]) -> Result<ProfileSet> {
     let report = verify::verify(paths, inherited);
     let mut err = std::io::stderr().lock();
-    for finding in report
+    let removed: Vec<&str> = report
         .findings
         .iter()
-        .filter(|f| f.severity == Severity::Warning)
-    {
-        let _ = writeln!(err, "kiro-aws: {finding}");
+        .filter(|f| f.code == "env_inherited")
+        .map(|f| f.path.trim_start_matches('$'))
+        .collect();
+    if !removed.is_empty() {
+        let _ = writeln!(
+            err,
+            "kiro-aws: warning: your environment sets {}; removed for the launch (`kiro-aws verify` explains)",
+            removed.join(", ")
+        );
     }
     match report.set {
         Some(set) if report.ok => Ok(set),

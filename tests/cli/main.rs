@@ -5,6 +5,7 @@ mod harness;
 mod hostile;
 mod init;
 mod launch;
+mod offline;
 mod property;
 mod real_clients;
 mod verify;
