@@ -129,6 +129,10 @@ pub const CODES: &[(&str, &str)] = &[
         "the credentials file must stay empty: remove the section",
     ),
     ("leading_whitespace", "remove the indentation"),
+    (
+        "carriage_return",
+        "save the file with \\n (or \\r\\n) line endings only",
+    ),
     ("key_invalid", "keys are lower-case letters, digits and `_`"),
     (
         "key_outside_section",

@@ -99,6 +99,18 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
                 message,
             })
         };
+        // Checked before anything else, comments included: botocore reads files with
+        // universal newlines, so a lone `\r` starts a new line there (which may hold a
+        // whole section) while the Rust SDK sees one line.
+        if content.contains('\r') {
+            issue(
+                "carriage_return",
+                "a carriage return inside a line: botocore starts a new line there, the Rust SDK \
+                 does not"
+                    .into(),
+            );
+            continue;
+        }
         if content.trim().is_empty() || content.starts_with(['#', ';']) {
             continue;
         }
@@ -356,6 +368,17 @@ mod tests {
             FileKind::Config,
         );
         assert_eq!(doc.issues, vec![]);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_is_refused_even_in_a_comment() {
+        assert_eq!(
+            codes(
+                "# x\r[profile prod]\rregion = y\nregion = z\r\n",
+                FileKind::Config
+            ),
+            vec![("carriage_return", 1), ("key_outside_section", 2)]
+        );
     }
 
     #[test]

@@ -185,7 +185,7 @@ pub fn check_start_url(url: &str) -> Result<(), (&'static str, String)> {
     let host = url.strip_prefix("https://").unwrap_or("");
     let host = host.split(['/', '?', '#']).next().unwrap_or("");
     let ok = !host.is_empty()
-        && !url.contains(char::is_whitespace)
+        && url.chars().all(|c| c.is_ascii_graphic())
         && host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c));

@@ -228,3 +228,143 @@ fn expected_sessions(set: &ProfileSet) -> serde_json::Value {
     }
     map.into()
 }
+
+/// Fragments that make the two parsers disagree when dropped into a file.
+const FRAGMENTS: [&str; 30] = [
+    "\r",
+    "\n",
+    "\r\n",
+    " ",
+    "\t",
+    "#",
+    ";",
+    " # c",
+    "[",
+    "]",
+    "=",
+    ":",
+    "%",
+    "\"",
+    "'",
+    "\u{a0}",
+    "\u{b}",
+    "\u{c}",
+    "\u{85}",
+    "\u{2028}",
+    "\u{feff}",
+    "\u{1c}",
+    "[profile prod]\n",
+    "[default]\n",
+    "[DEFAULT]\ncredential_process = x\n",
+    "region = us-east-1\n",
+    "  sub = x\n",
+    "profile ",
+    "kiro-",
+    "[sso-session kiro]\n",
+];
+
+/// Every file `verify` accepts means the same to botocore: exactly the profiles verify
+/// reports, in the config, and none at all in the credentials file. Files are mutated
+/// valid configs (and comment-only credentials files); one Python process reads them all.
+#[test]
+fn every_file_verify_accepts_means_the_same_to_botocore() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut runner = TestRunner::deterministic();
+    let sets = profile_set();
+    let edits = prop::collection::vec(
+        (
+            any::<prop::sample::Index>(),
+            prop::sample::select(&FRAGMENTS[..]),
+        ),
+        1..4,
+    );
+    let mut accepted = Vec::new();
+    let mut rejected = 0;
+    for i in 0..800 {
+        let set = sets.new_tree(&mut runner).unwrap().current();
+        let credentials_case = i % 4 == 3;
+        let mut text = if credentials_case {
+            "# empty on purpose\n\n; nothing here\n".to_owned()
+        } else {
+            config_file::render(&set)
+        };
+        for (at, fragment) in edits.new_tree(&mut runner).unwrap().current() {
+            let boundaries: Vec<usize> = (0..=text.len())
+                .filter(|&b| text.is_char_boundary(b))
+                .collect();
+            text.insert_str(*at.get(&boundaries), fragment);
+        }
+        let home = dir.path().join(format!("home-{i}"));
+        let paths = Paths::new(&home);
+        std::fs::create_dir_all(&paths.kiro_dir).unwrap();
+        let (config, credentials) = if credentials_case {
+            (config_file::render(&set), text)
+        } else {
+            (text, String::new())
+        };
+        std::fs::write(&paths.config, &config).unwrap();
+        std::fs::write(&paths.credentials, &credentials).unwrap();
+        for (path, mode) in [
+            (&paths.kiro_dir, 0o700),
+            (&paths.config, 0o600),
+            (&paths.credentials, 0o600),
+        ] {
+            std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .unwrap();
+        }
+        let report = kiro_aws::verify::verify(&paths, &[]);
+        if report.ok {
+            let mut profiles = report.profiles.clone();
+            profiles.sort();
+            accepted.push((paths, profiles));
+        } else {
+            rejected += 1;
+        }
+    }
+    assert!(
+        accepted.len() > 100 && rejected > 100,
+        "accepted {} rejected {rejected}",
+        accepted.len()
+    );
+    let script = r#"
+import json, sys, botocore.session
+out = []
+for i in range(1, len(sys.argv), 2):
+    s = botocore.session.Session()
+    s.set_config_variable("config_file", sys.argv[i])
+    s.set_config_variable("credentials_file", sys.argv[i + 1])
+    try:
+        out.append(sorted(s.available_profiles))
+    except Exception as e:
+        out.append("error: %s" % e)
+print(json.dumps(out))
+"#;
+    let out = std::process::Command::new(venv_bin("python"))
+        .arg("-c")
+        .arg(script)
+        .args(
+            accepted
+                .iter()
+                .flat_map(|(p, _)| [&p.config, &p.credentials]),
+        )
+        .env_clear()
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for ((paths, profiles), botocore) in accepted.iter().zip(&seen) {
+        assert_eq!(
+            botocore,
+            &serde_json::json!(profiles),
+            "verify accepted {} ({:?}) but botocore reads it differently",
+            paths.config.display(),
+            std::fs::read_to_string(&paths.config).unwrap()
+                + &std::fs::read_to_string(&paths.credentials).unwrap()
+        );
+    }
+}
