@@ -29,58 +29,45 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
         Command::Init(args) => init::run(&args, &paths()?),
         Command::Verify(args) => verify_command(&paths()?, inherited, args.json),
         Command::Chat(args) => {
-            let paths = paths()?;
-            let set = prove(&paths, inherited)?;
-            let profile = select_profile(&set, &args.profile)?;
-            install_launch_files(&set, &paths)?;
-            let program = launch::resolve_program(
-                ProgramSource {
-                    name: "kiro-cli",
-                    flag: args.kiro_cli.as_deref(),
-                    override_var: Some("KIRO_AWS_KIRO_CLI"),
-                    install_hint: KIRO_CLI_HINT,
-                },
-                inherited,
-            )?;
             let mut argv: Vec<OsString> = ["kiro-cli", "chat", "--agent", agent::AGENT_NAME]
                 .map(OsString::from)
                 .to_vec();
             argv.extend(args.args);
-            launch_with(&paths, &profile, program, argv, inherited)
+            let source = ProgramSource {
+                name: "kiro-cli",
+                flag: args.kiro_cli.as_deref(),
+                override_var: Some("KIRO_AWS_KIRO_CLI"),
+                install_hint: KIRO_CLI_HINT,
+            };
+            launch_isolated(&paths()?, inherited, &args.profile, source, argv, true)
         }
         Command::Run(args) => {
-            let paths = paths()?;
-            let set = prove(&paths, inherited)?;
-            let profile = select_profile(&set, &args.profile)?;
             let name = args.command[0].to_string_lossy().into_owned();
-            let program = launch::resolve_program(
-                ProgramSource {
-                    name: &name,
-                    flag: None,
-                    override_var: None,
-                    install_hint: "check the command name and PATH",
-                },
+            let source = ProgramSource {
+                name: &name,
+                flag: None,
+                override_var: None,
+                install_hint: "check the command name and PATH",
+            };
+            launch_isolated(
+                &paths()?,
                 inherited,
-            )?;
-            launch_with(&paths, &profile, program, args.command, inherited)
+                &args.profile,
+                source,
+                args.command,
+                false,
+            )
         }
         Command::Ide(args) => {
-            let paths = paths()?;
-            let set = prove(&paths, inherited)?;
-            let profile = select_profile(&set, &args.profile)?;
-            install_launch_files(&set, &paths)?;
-            let program = launch::resolve_program(
-                ProgramSource {
-                    name: "kiro",
-                    flag: args.kiro_ide.as_deref(),
-                    override_var: Some("KIRO_AWS_KIRO_IDE"),
-                    install_hint: KIRO_IDE_HINT,
-                },
-                inherited,
-            )?;
             let mut argv = vec![OsString::from("kiro")];
             argv.extend(args.args);
-            launch_with(&paths, &profile, program, argv, inherited)
+            let source = ProgramSource {
+                name: "kiro",
+                flag: args.kiro_ide.as_deref(),
+                override_var: Some("KIRO_AWS_KIRO_IDE"),
+                install_hint: KIRO_IDE_HINT,
+            };
+            launch_isolated(&paths()?, inherited, &args.profile, source, argv, true)
         }
         Command::Env(args) => env_command(&paths()?, inherited, &args),
         Command::Completions { shell } => {
@@ -204,17 +191,25 @@ fn install_launch_files(set: &ProfileSet, paths: &Paths) -> Result<()> {
     Ok(())
 }
 
-fn launch_with(
+/// The launch path shared by chat, run and ide: prove isolation, pick the profile,
+/// refresh the agent and steering (for Kiro), find the program, build the plan, exec.
+fn launch_isolated(
     paths: &Paths,
-    profile: &str,
-    program: PathBuf,
-    argv: Vec<OsString>,
     inherited: &[(OsString, OsString)],
+    profile: &ProfileArg,
+    source: ProgramSource,
+    argv: Vec<OsString>,
+    install_kiro_files: bool,
 ) -> Result<Exit> {
+    let set = prove(paths, inherited)?;
+    let profile = select_profile(&set, profile)?;
+    if install_kiro_files {
+        install_launch_files(&set, paths)?;
+    }
     let plan = LaunchPlan {
-        program,
+        program: launch::resolve_program(source, inherited)?,
         argv,
-        env: LaunchEnv::new(paths, profile, inherited)?,
+        env: LaunchEnv::new(paths, &profile, inherited)?,
     };
     Err(launch::exec(&plan, inherited))
 }

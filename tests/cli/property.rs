@@ -157,21 +157,9 @@ for path in sys.argv[2:]:
     }
 print(json.dumps(out))
 "#;
-    let out = std::process::Command::new(venv_bin("python"))
-        .arg("-c")
-        .arg(script)
-        .arg(&empty)
-        .args(sets.iter().map(|(p, _)| p))
-        .env_clear()
-        .env("HOME", dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: BTreeMap<String, serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let args = std::iter::once(&empty).chain(sets.iter().map(|(p, _)| p));
+    let seen: BTreeMap<String, serde_json::Value> =
+        serde_json::from_value(botocore(script, args, dir.path())).unwrap();
     for (path, set) in &sets {
         let got = &seen[&path.display().to_string()];
         assert_eq!(
@@ -193,6 +181,28 @@ print(json.dumps(out))
             path.display()
         );
     }
+}
+
+/// Run a Python script with the real botocore; its stdout is JSON.
+fn botocore<I, S>(script: &str, args: I, home: &std::path::Path) -> serde_json::Value
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = std::process::Command::new(venv_bin("python"))
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn expected_profiles(set: &ProfileSet) -> serde_json::Value {
@@ -339,24 +349,11 @@ for i in range(1, len(sys.argv), 2):
         out.append("error: %s" % e)
 print(json.dumps(out))
 "#;
-    let out = std::process::Command::new(venv_bin("python"))
-        .arg("-c")
-        .arg(script)
-        .args(
-            accepted
-                .iter()
-                .flat_map(|(p, _)| [&p.config, &p.credentials]),
-        )
-        .env_clear()
-        .env("HOME", dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let args = accepted
+        .iter()
+        .flat_map(|(p, _)| [&p.config, &p.credentials]);
+    let seen: Vec<serde_json::Value> =
+        serde_json::from_value(botocore(script, args, dir.path())).unwrap();
     for ((paths, profiles), botocore) in accepted.iter().zip(&seen) {
         assert_eq!(
             botocore,
