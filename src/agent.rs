@@ -156,6 +156,7 @@ mod tests {
     #[test]
     fn shell_denials_cover_host_credentials_and_escapes() {
         let agent: Value = serde_json::from_str(TEMPLATE).unwrap();
+        assert_eq!(agent["toolsSettings"]["shell"]["autoAllowReadonly"], false);
         let denied: Vec<regex::Regex> = agent["toolsSettings"]["shell"]["deniedCommands"]
             .as_array()
             .unwrap()
@@ -175,14 +176,23 @@ mod tests {
             "aws sso login --profile kiro-dev",
             "aws --profile x configure set region us-east-1",
             "kiro-aws init --from /tmp/evil",
+            // spellings that a path-by-path pattern would miss
+            "cat ~/.aws//config",
+            "cat ~/.aws/./credentials",
+            "cat ~/.aws/config*",
+            "cat ~/.aws/sso*/cache/*",
+            "find ~/.aws -name *.json",
+            "grep -r accessToken ~/.aws",
+            "cat ~/.aws/kiro/config",
+            "ls ../.aws",
         ] {
             assert!(is_denied(cmd), "{cmd}");
         }
         for cmd in [
             "aws s3 ls --profile kiro-dev --output json",
             "aws sts get-caller-identity",
-            "cat ~/.aws/kiro/config",
             "grep -r config src/",
+            "curl https://s3.amazonaws.com/",
         ] {
             assert!(!is_denied(cmd), "{cmd}");
         }

@@ -129,6 +129,7 @@ pub const CODES: &[(&str, &str)] = &[
         "the credentials file must stay empty: remove the section",
     ),
     ("leading_whitespace", "remove the indentation"),
+    ("unexpected_character", "use plain ASCII outside comments"),
     (
         "carriage_return",
         "save the file with \\n (or \\r\\n) line endings only",
@@ -179,6 +180,18 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     ("sdk_parse_error", REINIT),
     ("sdk_mismatch", REINIT),
+    (
+        "host_models_present",
+        "move ~/.aws/models out of ~/.aws (botocore needs no extra models)",
+    ),
+    (
+        "host_cli_alias_present",
+        "move ~/.aws/cli/alias away while Kiro runs",
+    ),
+    (
+        "backup_present",
+        "read the backup, keep what you need elsewhere, then delete it",
+    ),
     (
         "env_inherited",
         "nothing to do: the launch removes it; unset it in your shell to be sure",

@@ -114,6 +114,20 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
         if content.trim().is_empty() || content.starts_with(['#', ';']) {
             continue;
         }
+        // botocore strips Unicode white space and ASCII separators around keys and values;
+        // the Rust SDK strips only spaces and tabs. Outside comments, only printable ASCII.
+        if let Some(c) = content
+            .chars()
+            .find(|c| !(c.is_ascii_graphic() || *c == ' ' || *c == '\t'))
+        {
+            issue(
+                "unexpected_character",
+                format!(
+                    "character {c:?} outside a comment: botocore and the Rust SDK trim it differently"
+                ),
+            );
+            continue;
+        }
         if content.starts_with([' ', '\t']) {
             issue(
                 "leading_whitespace",
@@ -382,10 +396,18 @@ mod tests {
     }
 
     #[test]
+    fn only_printable_ascii_outside_comments() {
+        assert_eq!(
+            codes("# caf\u{e9} \u{0}\n[profile a]\nregion = x\u{a0}\nsso_session\u{a0}= s\noutput = j\u{1c}\n", FileKind::Config),
+            vec![("unexpected_character", 3), ("unexpected_character", 4), ("unexpected_character", 5)]
+        );
+    }
+
+    #[test]
     fn non_utf8_is_one_issue() {
         assert_eq!(
             codes("\u{0}", FileKind::Config),
-            vec![("malformed_line", 1)]
+            vec![("unexpected_character", 1)]
         );
         assert_eq!(
             parse(&[0xff, 0xfe], FileKind::Config).issues[0].code,

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::paths::Paths;
 
 /// Variables that can bypass or redirect the isolated config; removed from every launch.
-pub const REMOVED: [&str; 21] = [
+pub const REMOVED: [&str; 26] = [
     // static and session keys
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -37,6 +37,15 @@ pub const REMOVED: [&str; 21] = [
     // endpoint overrides (an SSO endpoint override would receive the SSO bearer token)
     "AWS_ENDPOINT_URL",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    // botocore loads service models and endpoint rules from here first, so it can
+    // redirect any service, SSO included
+    "AWS_DATA_PATH",
+    // client-side monitoring sends every call, access key id and session token
+    // included, over UDP to a host of the variable's choosing
+    "AWS_CSM_ENABLED",
+    "AWS_CSM_HOST",
+    "AWS_CSM_PORT",
+    "AWS_CSM_CLIENT_ID",
 ];
 
 /// Every `AWS_ENDPOINT_URL_<SERVICE>` is removed as well.

@@ -20,6 +20,10 @@ pub struct Paths {
     /// The host files the isolated ones must never be (or link to).
     pub host_config: PathBuf,
     pub host_credentials: PathBuf,
+    /// Read by botocore from these fixed places under `$HOME`, whatever the environment:
+    /// service models (which carry endpoint rules) and AWS CLI command aliases.
+    pub host_models: PathBuf,
+    pub host_cli_alias: PathBuf,
 }
 
 impl Paths {
@@ -35,6 +39,8 @@ impl Paths {
             steering: home.join(".kiro/steering/AGENTS.md"),
             host_config: aws.join("config"),
             host_credentials: aws.join("credentials"),
+            host_models: aws.join("models"),
+            host_cli_alias: aws.join("cli/alias"),
         }
     }
 

@@ -226,6 +226,21 @@ pub fn check_session(session: &SsoSession) -> Vec<(&'static str, String)> {
     let mut problems = Vec::new();
     problems.extend(check_session_name(&session.name).err());
     problems.extend(check_start_url(&session.start_url).err());
+    if let Some(scopes) = &session.registration_scopes {
+        let scope_ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ":_.-".contains(c))
+        };
+        if !scopes.split(',').all(scope_ok) {
+            problems.push((
+                "sso_session_incomplete",
+                format!(
+                    "sso_registration_scopes `{scopes}` is not a comma-separated list of scopes"
+                ),
+            ));
+        }
+    }
     if session.region.is_empty() {
         problems.push((
             "sso_session_incomplete",

@@ -53,6 +53,7 @@ pub fn verify(paths: &Paths, inherited: &[(OsString, OsString)]) -> Report {
     if let Some(bytes) = credentials {
         check_credentials(&paths.credentials, &bytes, &mut findings);
     }
+    check_fixed_host_paths(paths, &mut findings);
     check_environment(inherited, &mut findings);
     let ok = !findings.iter().any(|f| f.severity == Severity::Error);
     Report {
@@ -321,6 +322,42 @@ fn check_credentials(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) {
                 format!("the AWS SDK cannot read it: {e}"),
             )),
         }
+    }
+}
+
+/// Files botocore reads from fixed places under `$HOME`, which no variable can move away
+/// from the agent, and backups that `init --force` left beside the isolated files.
+fn check_fixed_host_paths(paths: &Paths, findings: &mut Vec<Finding>) {
+    if fs::symlink_metadata(&paths.host_models).is_ok() {
+        findings.push(Finding::error(
+            "host_models_present",
+            display(&paths.host_models),
+            "botocore loads service models and endpoint rules from here, so they can send any \
+             call (the SSO token included) elsewhere",
+        ));
+    }
+    if fs::symlink_metadata(&paths.host_cli_alias).is_ok() {
+        findings.push(Finding::error(
+            "host_cli_alias_present",
+            display(&paths.host_cli_alias),
+            "AWS CLI aliases can turn an auto-approved read-only `aws` call into any shell command",
+        ));
+    }
+    let Ok(entries) = fs::read_dir(&paths.kiro_dir) else {
+        return;
+    };
+    let mut backups: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".kiro-aws-backup-"))
+        .collect();
+    backups.sort();
+    for name in backups {
+        findings.push(Finding::warning(
+            "backup_present",
+            display(&paths.kiro_dir.join(name)),
+            "a file `init --force` replaced, kept where the agent can read it",
+        ));
     }
 }
 

@@ -21,7 +21,7 @@ pub const PROFILES: [&str; 3] = [
 /// Variables that must never reach the agent, written out here independently of the
 /// binary's own list (section 2 of the credentials reference), so that dropping one from
 /// the code fails the tests.
-pub const MUST_REMOVE: [&str; 21] = [
+pub const MUST_REMOVE: [&str; 26] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "SECRET_ACCESS_KEY",
@@ -43,6 +43,11 @@ pub const MUST_REMOVE: [&str; 21] = [
     "BOTO_CONFIG",
     "AWS_ENDPOINT_URL",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_DATA_PATH",
+    "AWS_CSM_ENABLED",
+    "AWS_CSM_HOST",
+    "AWS_CSM_PORT",
+    "AWS_CSM_CLIENT_ID",
 ];
 
 pub fn must_remove(name: &str) -> bool {

@@ -3,7 +3,7 @@ use std::fs;
 use crate::harness::Test;
 
 /// Every variable that must never reach the agent, set to a hostile value.
-const HOSTILE_ENV: [(&str, &str); 10] = [
+const HOSTILE_ENV: [(&str, &str); 13] = [
     ("AWS_ACCESS_KEY_ID", "AKIAHOSTLEAK00000000"),
     ("AWS_SECRET_ACCESS_KEY", "leak"),
     ("AWS_SESSION_TOKEN", "leak"),
@@ -17,6 +17,9 @@ const HOSTILE_ENV: [(&str, &str); 10] = [
     ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "leak"),
     ("AWS_ENDPOINT_URL_SSO", "https://attacker.example"),
     ("AWS_WEB_IDENTITY_TOKEN_FILE", "/tmp/token"),
+    ("AWS_DATA_PATH", "/tmp/evil-models"),
+    ("AWS_CSM_ENABLED", "true"),
+    ("AWS_CSM_HOST", "127.0.0.1"),
 ];
 
 #[test]

@@ -135,6 +135,52 @@ fn file_safety_findings() {
 }
 
 #[test]
+fn fixed_host_paths_that_redirect_botocore_are_refused() {
+    let t = Test::new();
+    t.init();
+    t.write(
+        ".aws/models/sso/2019-06-10/endpoint-rule-set-1.json",
+        "{}",
+        0o644,
+    );
+    assert_eq!(error_codes(&t), ["host_models_present"]);
+    fs::remove_dir_all(t.home().join(".aws/models")).unwrap();
+    t.write(
+        ".aws/cli/alias",
+        "[toplevel]\nsts = !f() { echo hijacked; }; f\n",
+        0o600,
+    );
+    assert_eq!(error_codes(&t), ["host_cli_alias_present"]);
+    let run = t.cmd(["run", "--", "true"]).run().exit(3);
+    assert!(
+        run.stderr.contains("error[host_cli_alias_present]"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_backup_left_by_force_is_a_warning() {
+    let t = Test::new();
+    t.write(
+        ".aws/kiro/credentials",
+        "[default]\naws_access_key_id = AKIA\n",
+        0o600,
+    );
+    let mut args = t.init_args();
+    args.push("--force".into());
+    t.cmd(&args).run().success();
+    let run = t.cmd(["verify", "--json"]).run().success();
+    let findings = run.json()["findings"].clone();
+    assert_eq!(findings[0]["code"], "backup_present", "{findings}");
+    assert_eq!(findings[0]["severity"], "warning");
+    assert!(findings[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with(".aws/kiro/credentials.kiro-aws-backup-1"));
+}
+
+#[test]
 fn files_owned_by_someone_else_are_refused() {
     assert!(
         nix::unistd::geteuid().is_root(),
