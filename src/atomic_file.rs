@@ -93,7 +93,8 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32, backup: bool) -> Result<Optio
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, "create a temporary file", e))?;
-    let io = |e| Error::io(temp_path_hint(dir), "write a temporary file", e);
+    let temp_path = temp.path().to_owned();
+    let io = |e| Error::io(&temp_path, "write the temporary file", e);
     temp.write_all(bytes).map_err(io)?;
     temp.as_file()
         .set_permissions(Permissions::from_mode(mode))
@@ -116,10 +117,6 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32, backup: bool) -> Result<Optio
         let _ = dir_file.sync_all();
     }
     Ok(backup_path)
-}
-
-fn temp_path_hint(dir: &Path) -> PathBuf {
-    dir.join(".kiro-aws-temporary")
 }
 
 fn link_backup(path: &Path) -> Result<PathBuf> {

@@ -255,12 +255,17 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
             )
         })?;
     }
-    ProfileSet::new(sessions, profiles, default).map_err(|(code, m)| {
-        bad(
+    ProfileSet::new(sessions, profiles, default).map_err(|(code, m)| match code {
+        "no_profiles" => bad(
+            code,
+            m,
+            "add --profile kiro-NAME=ACCOUNT_ID:ROLE_NAME, or profiles to the team file",
+        ),
+        _ => bad(
             code,
             format!("--default-profile: {m}"),
             "name one of the profiles",
-        )
+        ),
     })
 }
 

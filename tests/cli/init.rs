@@ -209,6 +209,10 @@ fn bad_input_exits_2_names_the_problem_and_touches_nothing() {
             "the default profile `kiro-nope` is not among the profiles",
         ),
         (vec!["--sso-start-url", START_URL], "--sso-region"),
+        (
+            vec!["--sso-start-url", START_URL, "--sso-region", "us-east-1"],
+            "error[no_profiles]: there is no kiro-* profile",
+        ),
     ];
     for (args, expected) in cases {
         let mut argv = vec!["init"];
