@@ -58,9 +58,10 @@ impl std::fmt::Display for Finding {
     }
 }
 
-const REINIT: &str = "run `kiro-aws init --force` to rewrite it (the old file is kept as a backup)";
-const EDIT: &str =
-    "fix the line in the team file and run `kiro-aws init --from FILE --force` again";
+/// Rewriting from the source of truth works for every content problem: `init` replaces
+/// its own config without `--force`.
+const REWRITE: &str =
+    "rewrite it: `kiro-aws init` with your --profile flags or --from TEAM_FILE (add --force if kiro-aws did not write it)";
 
 /// Every code kiro-aws reports, with its fix.
 pub const CODES: &[(&str, &str)] = &[
@@ -96,17 +97,17 @@ pub const CODES: &[(&str, &str)] = &[
         "others can replace files below it: `chmod go-w` the directory, or move $HOME",
     ),
     ("read_failed", "check that you can read the file"),
-    ("not_utf8", REINIT),
+    ("not_utf8", REWRITE),
     (
         "profile_not_kiro",
-        "remove every profile not named kiro-*; run `kiro-aws init --force`",
+        "delete that section, or rewrite the file with `kiro-aws init`",
     ),
     (
         "credentials_not_empty",
-        "kiro profiles use SSO: empty the file, or `kiro-aws init --force`",
+        "kiro profiles use SSO: empty the file (`: > ~/.aws/kiro/credentials`)",
     ),
-    ("duplicate_section", EDIT),
-    ("duplicate_key", EDIT),
+    ("duplicate_section", REWRITE),
+    ("duplicate_key", REWRITE),
     (
         "inline_comment",
         "move the comment onto a line of its own starting with `#`",
@@ -178,8 +179,8 @@ pub const CODES: &[(&str, &str)] = &[
         "default_profile_missing",
         "run `kiro-aws init --default-profile kiro-NAME`",
     ),
-    ("sdk_parse_error", REINIT),
-    ("sdk_mismatch", REINIT),
+    ("sdk_parse_error", REWRITE),
+    ("sdk_mismatch", REWRITE),
     (
         "host_models_present",
         "move ~/.aws/models out of ~/.aws (botocore needs no extra models)",
