@@ -2,6 +2,8 @@
 //! about what a valid profile is lives here, whether it arrives from flags, a team file or
 //! the isolated config on disk.
 
+use std::collections::BTreeMap;
+
 use crate::ini::{Document, Issue, SectionKind};
 
 pub const DEFAULT_SESSION: &str = "kiro";
@@ -38,7 +40,37 @@ pub struct Profile {
     pub output: Option<String>,
 }
 
+impl SsoSession {
+    /// The block's keys and values as an AWS config file holds them.
+    pub fn values(&self) -> BTreeMap<String, String> {
+        let mut values = BTreeMap::from([
+            ("sso_start_url".to_owned(), self.start_url.clone()),
+            ("sso_region".to_owned(), self.region.clone()),
+        ]);
+        if let Some(scopes) = &self.registration_scopes {
+            values.insert("sso_registration_scopes".into(), scopes.clone());
+        }
+        values
+    }
+}
+
 impl Profile {
+    /// The profile's keys and values as an AWS config file holds them.
+    pub fn values(&self) -> BTreeMap<String, String> {
+        let mut values = BTreeMap::from([
+            ("sso_session".to_owned(), self.sso_session.clone()),
+            ("sso_account_id".to_owned(), self.account_id.clone()),
+            ("sso_role_name".to_owned(), self.role_name.clone()),
+        ]);
+        if let Some(region) = &self.region {
+            values.insert("region".into(), region.clone());
+        }
+        if let Some(output) = &self.output {
+            values.insert("output".into(), output.clone());
+        }
+        values
+    }
+
     /// Only profiles whose name ends in `-write` may be used for changes.
     pub fn is_write(&self) -> bool {
         self.name.ends_with("-write")

@@ -4,7 +4,7 @@
 //! The loader is an `async fn` but does no I/O of its own when given the contents, so it
 //! is polled once with a no-op waker: no async runtime starts on this offline path.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -13,12 +13,23 @@ use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_types::os_shim_internal::{Env, Fs};
 
 use crate::ini::FileKind;
+use crate::profile::{PROFILE_KEYS, SESSION_KEYS};
 
-/// Profile and sso-session names the SDK found, in sorted order.
+/// Keys and values of one section, as far as the allow-listed keys go (the SDK offers no
+/// way to list a section's keys; anything else is refused by the strict reader).
+pub type Values = BTreeMap<String, String>;
+
+/// The profiles and sso-sessions the SDK found, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SdkView {
-    pub profiles: Vec<String>,
-    pub sso_sessions: Vec<String>,
+    pub profiles: BTreeMap<String, Values>,
+    pub sso_sessions: BTreeMap<String, Values>,
+}
+
+impl SdkView {
+    pub fn profile_names(&self) -> Vec<String> {
+        self.profiles.keys().cloned().collect()
+    }
 }
 
 pub fn load(contents: &str, kind: FileKind) -> Result<SdkView, String> {
@@ -36,10 +47,27 @@ pub fn load(contents: &str, kind: FileKind) -> Result<SdkView, String> {
         Some(result) => result.map_err(|e| e.to_string())?,
         None => return Err("the AWS SDK profile loader did not complete synchronously".into()),
     };
-    let mut profiles: Vec<String> = set.profiles().map(str::to_owned).collect();
-    let mut sso_sessions: Vec<String> = set.sso_sessions().map(str::to_owned).collect();
-    profiles.sort();
-    sso_sessions.sort();
+    let values = |get: &dyn Fn(&str) -> Option<String>, keys: &[&str]| -> Values {
+        keys.iter()
+            .filter_map(|k| get(k).map(|v| ((*k).to_owned(), v)))
+            .collect()
+    };
+    let profiles = set
+        .profiles()
+        .map(|name| {
+            let profile = set.get_profile(name).expect("listed profile");
+            let get = |k: &str| profile.get(k).map(str::to_owned);
+            (name.to_owned(), values(&get, &PROFILE_KEYS))
+        })
+        .collect();
+    let sso_sessions = set
+        .sso_sessions()
+        .map(|name| {
+            let session = set.sso_session(name).expect("listed session");
+            let get = |k: &str| session.get(k).map(str::to_owned);
+            (name.to_owned(), values(&get, &SESSION_KEYS))
+        })
+        .collect();
     Ok(SdkView {
         profiles,
         sso_sessions,
@@ -65,13 +93,14 @@ mod tests {
             FileKind::Config,
         )
         .unwrap();
-        assert_eq!(view.profiles, ["b", "c", "default"]);
-        assert_eq!(view.sso_sessions, ["s"]);
+        assert_eq!(view.profile_names(), ["b", "c", "default"]);
+        assert_eq!(view.profiles["b"]["region"], "us-east-1");
+        assert_eq!(view.sso_sessions["s"]["sso_region"], "x");
         let creds = load(
             "[a]\naws_access_key_id = x\n[profile z]\nk = v\n",
             FileKind::Credentials,
         )
         .unwrap();
-        assert_eq!(creds.profiles, ["a"]);
+        assert_eq!(creds.profile_names(), ["a"]);
     }
 }

@@ -237,7 +237,7 @@ fn check_config(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) -> Optio
             format!("the AWS SDK cannot read it: {e}"),
         )),
         Some(Ok(view)) => {
-            for name in &view.profiles {
+            for name in view.profiles.keys() {
                 if profile::check_profile_name(name).is_err() && !ours.contains(name) {
                     findings.push(Finding::error(
                         "profile_not_kiro",
@@ -246,18 +246,10 @@ fn check_config(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) -> Optio
                     ));
                 }
             }
-            let mut valid: Vec<String> = parsed.profiles.iter().map(|p| p.name.clone()).collect();
-            valid.sort();
-            if clean && view.profiles != valid {
-                findings.push(Finding::error(
-                    "sdk_mismatch",
-                    display(path),
-                    format!(
-                        "the AWS SDK sees profiles [{}] where kiro-aws sees [{}]",
-                        view.profiles.join(", "),
-                        valid.join(", ")
-                    ),
-                ));
+            if clean {
+                if let Some(difference) = sdk_disagreement(&view, &parsed) {
+                    findings.push(Finding::error("sdk_mismatch", display(path), difference));
+                }
             }
         }
         None => {}
@@ -278,6 +270,44 @@ fn check_config(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) -> Optio
             None
         }
     }
+}
+
+/// Where the SDK's reading of a clean config differs from kiro-aws's, if anywhere:
+/// the same profiles and sso-sessions, with the same values for every allowed key.
+pub fn sdk_disagreement(view: &sdk_view::SdkView, parsed: &config_file::Parsed) -> Option<String> {
+    let ours: sdk_view::SdkView = sdk_view::SdkView {
+        profiles: parsed
+            .profiles
+            .iter()
+            .map(|p| (p.name.clone(), p.values()))
+            .collect(),
+        sso_sessions: parsed
+            .sessions
+            .iter()
+            .map(|s| (s.name.clone(), s.values()))
+            .collect(),
+    };
+    if view.profile_names() != ours.profile_names() {
+        return Some(format!(
+            "the AWS SDK sees profiles [{}] where kiro-aws sees [{}]",
+            view.profile_names().join(", "),
+            ours.profile_names().join(", ")
+        ));
+    }
+    let differs = |kind: &str,
+                   theirs: &std::collections::BTreeMap<String, sdk_view::Values>,
+                   mine: &std::collections::BTreeMap<String, sdk_view::Values>| {
+        mine.iter().find_map(|(name, values)| {
+            let sdk = theirs.get(name);
+            (sdk != Some(values)).then(|| {
+                format!(
+                    "the AWS SDK reads {kind} `{name}` as {sdk:?} where kiro-aws reads {values:?}"
+                )
+            })
+        })
+    };
+    differs("profile", &view.profiles, &ours.profiles)
+        .or_else(|| differs("sso-session", &view.sso_sessions, &ours.sso_sessions))
 }
 
 fn check_credentials(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) {
@@ -306,7 +336,7 @@ fn check_credentials(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) {
             Ok(view) => {
                 for name in view
                     .profiles
-                    .iter()
+                    .keys()
                     .filter(|n| profile::check_profile_name(n).is_err())
                 {
                     findings.push(Finding::error(
@@ -381,5 +411,51 @@ fn check_environment(inherited: &[(OsString, OsString)], findings: &mut Vec<Find
                 "is set and kept: it changes how AWS traffic leaves this machine",
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLEAN: &str = "[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n\
+                         [profile kiro-a]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = R\n";
+
+    #[test]
+    fn sdk_and_kiro_aws_agree_on_a_clean_file() {
+        let view = sdk_view::load(CLEAN, FileKind::Config).unwrap();
+        assert_eq!(
+            sdk_disagreement(&view, &config_file::parse(CLEAN.as_bytes())),
+            None
+        );
+    }
+
+    #[test]
+    fn any_difference_in_names_or_values_is_reported() {
+        let parsed = config_file::parse(CLEAN.as_bytes());
+        let view = sdk_view::load(CLEAN, FileKind::Config).unwrap();
+        let mut extra = view.clone();
+        extra.profiles.insert("prod".into(), Default::default());
+        assert!(sdk_disagreement(&extra, &parsed)
+            .unwrap()
+            .contains("[kiro-a, prod]"));
+        let mut value = view.clone();
+        value
+            .profiles
+            .get_mut("kiro-a")
+            .unwrap()
+            .insert("sso_account_id".into(), "111111111111\u{a0}".into());
+        assert!(sdk_disagreement(&value, &parsed)
+            .unwrap()
+            .contains("profile `kiro-a`"));
+        let mut session = view.clone();
+        session
+            .sso_sessions
+            .get_mut("s")
+            .unwrap()
+            .remove("sso_region");
+        assert!(sdk_disagreement(&session, &parsed)
+            .unwrap()
+            .contains("sso-session `s`"));
     }
 }

@@ -98,12 +98,9 @@ proptest! {
         let text = config_file::render(&set);
         prop_assert_eq!(config_file::parse(text.as_bytes()).into_set().unwrap(), set.clone());
         let view = sdk_view::load(&text, FileKind::Config).unwrap();
-        let mut names = set.names();
-        names.sort();
-        prop_assert_eq!(view.profiles, names);
-        let mut sessions: Vec<String> = set.sessions.iter().map(|s| s.name.clone()).collect();
-        sessions.sort();
-        prop_assert_eq!(view.sso_sessions, sessions);
+        // Names and every value, against the expectation this file builds by hand.
+        prop_assert_eq!(serde_json::to_value(&view.profiles).unwrap(), expected_profiles(&set));
+        prop_assert_eq!(serde_json::to_value(&view.sso_sessions).unwrap(), expected_sessions(&set));
     }
 
     #[test]
