@@ -172,6 +172,38 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_sees_the_old_or_the_new_file_never_half() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f");
+        let (a, b) = (vec![b'a'; 256 * 1024], vec![b'b'; 256 * 1024]);
+        write(&target, &a, 0o600, false).unwrap();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                let mut reads = 0;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let seen = read_no_follow(&target).unwrap();
+                    assert!(
+                        seen == a || seen == b,
+                        "a torn read of {} bytes",
+                        seen.len()
+                    );
+                    reads += 1;
+                }
+                reads
+            });
+            for i in 0..200 {
+                write(&target, if i % 2 == 0 { &b } else { &a }, 0o600, false).unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            assert!(
+                reader.join().unwrap() > 10,
+                "the reader ran alongside the writer"
+            );
+        });
+    }
+
+    #[test]
     fn private_dir_is_tightened_and_symlink_refused() {
         let dir = tempfile::tempdir().unwrap();
         let private = dir.path().join("a/b");

@@ -26,32 +26,59 @@ fn with_leaks<'a>(
     invocation
 }
 
+/// What botocore makes of its environment: the profiles it lists, the profile it selects,
+/// and which provider its credential chain settles on (SSO is lazy: no token is needed
+/// to learn that it was chosen).
+const BOTOCORE_VIEW: &str = r#"
+import botocore.session, json
+s = botocore.session.Session()
+try:
+    c = s.get_credentials()
+    cred = c.method if c else None
+except Exception as e:
+    cred = type(e).__name__
+print(json.dumps({"profiles": s.available_profiles, "profile": s.profile, "credentials": cred}))
+"#;
+
 #[test]
-fn botocore_sees_exactly_the_kiro_profiles() {
+fn botocore_sees_exactly_the_kiro_profiles_and_only_sso_credentials() {
     let t = Test::new();
     t.init();
     t.host_aws_files();
     let python = venv_bin("python");
-    let script = "import botocore.session, json; print(json.dumps(botocore.session.Session().available_profiles))";
-    // Control: without kiro-aws, botocore in this HOME sees the host's profiles.
-    let control = t.cmd(["verify"]).base_env();
-    let out = std::process::Command::new(&python)
-        .args(["-c", script])
+    // Control: without kiro-aws, botocore in this HOME and this environment sees the
+    // host's profiles and takes the leaked keys.
+    let mut control = std::process::Command::new(&python);
+    control
+        .args(["-c", BOTOCORE_VIEW])
         .env_clear()
-        .envs(&control)
-        .output()
-        .unwrap();
-    let host: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(host.contains(&"prod-admin".to_owned()), "{host:?}");
+        .envs(t.cmd(["verify"]).base_env())
+        .env("AWS_ACCESS_KEY_ID", "AKIAHOSTLEAK00000000")
+        .env("AWS_SECRET_ACCESS_KEY", "hostsecret");
+    let host: serde_json::Value =
+        serde_json::from_slice(&control.output().unwrap().stdout).unwrap();
+    assert_eq!(
+        host["profiles"],
+        serde_json::json!(["default", "prod-admin"])
+    );
+    assert_eq!(host["credentials"], "env");
 
     for leaky in [false, true] {
-        let mut invocation = t.cmd(["run", "--", python.to_str().unwrap(), "-c", script]);
+        let mut invocation = t.cmd(["run", "--", python.to_str().unwrap(), "-c", BOTOCORE_VIEW]);
         if leaky {
             invocation = with_leaks(invocation);
         }
         let run = invocation.run().success();
-        let profiles: Vec<String> = serde_json::from_str(&run.stdout).unwrap();
-        assert_eq!(profiles, ["kiro-readonly", "kiro-dev", "kiro-prod-write"]);
+        let view: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(
+            view,
+            serde_json::json!({
+                "profiles": ["kiro-readonly", "kiro-dev", "kiro-prod-write"],
+                "profile": "kiro-readonly",
+                "credentials": "sso",
+            }),
+            "leaky={leaky}"
+        );
     }
 }
 
