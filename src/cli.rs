@@ -87,20 +87,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// IAM Identity Center start URL (https://...), for the sso-session block
-    #[arg(
-        long,
-        value_name = "URL",
-        requires = "sso_region",
-        conflicts_with = "from"
-    )]
+    #[arg(long, value_name = "URL", requires = "sso_region")]
     pub sso_start_url: Option<String>,
     /// Region of IAM Identity Center, for the sso-session block
-    #[arg(
-        long,
-        value_name = "REGION",
-        requires = "sso_start_url",
-        conflicts_with = "from"
-    )]
+    #[arg(long, value_name = "REGION", requires = "sso_start_url")]
     pub sso_region: Option<String>,
     /// Name of the sso-session the --profile flags use
     #[arg(long, value_name = "NAME", default_value = "kiro")]

@@ -204,10 +204,14 @@ pub const CODES: &[(&str, &str)] = &[
 ];
 
 pub fn fix_for(code: &str) -> &'static str {
-    CODES
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map_or("see `kiro-aws verify --help`", |(_, fix)| fix)
+    match CODES.iter().find(|(c, _)| *c == code) {
+        Some((_, fix)) => fix,
+        None => {
+            // A code without a fix is a bug: debug builds (every test) stop on it.
+            debug_assert!(false, "finding code `{code}` has no fix in CODES");
+            "see `kiro-aws verify --help`"
+        }
+    }
 }
 
 #[cfg(test)]

@@ -150,7 +150,10 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
             let lines: Vec<String> = parsed
                 .issues
                 .iter()
-                .map(|i| format!("{}:{}: {} [{}]", file.display(), i.line, i.message, i.code))
+                .map(|i| match i.line {
+                    0 => format!("{}: {} [{}]", file.display(), i.message, i.code),
+                    line => format!("{}:{line}: {} [{}]", file.display(), i.message, i.code),
+                })
                 .collect();
             return Err(bad(
                 "team_file_invalid",
@@ -165,7 +168,9 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
         }
         sessions = parsed.sessions;
         profiles = parsed.profiles;
-        recorded_default = parsed.default_profile.map(|d| d.0);
+        recorded_default = parsed
+            .default_profile
+            .map(|(name, line)| (name, format!("{}:{line}", file.display())));
     }
     if let (Some(url), Some(region)) = (&args.sso_start_url, &args.sso_region) {
         let session = SsoSession {
@@ -198,7 +203,7 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
                 "pass --sso-start-url, --sso-region and --profile kiro-NAME=ACCOUNT_ID:ROLE_NAME, or --from FILE",
             ));
         };
-        recorded_default = Some(set.default_profile);
+        recorded_default = Some((set.default_profile, paths.config.display().to_string()));
         sessions = set.sessions;
         profiles = set.profiles;
     }
@@ -242,10 +247,12 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
             ));
         }
     }
-    let default = args
-        .default_profile
-        .as_deref()
-        .or(recorded_default.as_deref());
+    // Where the default comes from, so that an error names the flag or FILE:LINE.
+    let (default, default_origin) = match (&args.default_profile, &recorded_default) {
+        (Some(name), _) => (Some(name.as_str()), "--default-profile".to_owned()),
+        (None, Some((name, origin))) => (Some(name.as_str()), origin.clone()),
+        (None, None) => (None, String::new()),
+    };
     if let Some(name) = &args.default_profile {
         profile::check_profile_name(name).map_err(|(code, m)| {
             bad(
@@ -258,12 +265,15 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
     ProfileSet::new(sessions, profiles, default).map_err(|(code, m)| match code {
         "no_profiles" => bad(
             code,
-            m,
+            match &args.from {
+                Some(file) => format!("--from {}: {m}", file.display()),
+                None => m,
+            },
             "add --profile kiro-NAME=ACCOUNT_ID:ROLE_NAME, or profiles to the team file",
         ),
         _ => bad(
             code,
-            format!("--default-profile: {m}"),
+            format!("{default_origin}: {m}"),
             "name one of the profiles",
         ),
     })

@@ -97,4 +97,8 @@ fn non_utf8_config_is_refused() {
         .map(|f| f["code"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(codes, ["not_utf8"]);
+    assert_eq!(
+        run.json()["findings"][0]["fix"],
+        "rewrite it: `kiro-aws init` with your --profile flags or --from TEAM_FILE (add --force if kiro-aws did not write it)"
+    );
 }

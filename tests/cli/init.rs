@@ -400,3 +400,89 @@ fn init_without_profiles_reuses_the_isolated_config() {
     let agent: serde_json::Value = serde_json::from_slice(&fs::read(t.agent()).unwrap()).unwrap();
     assert!(agent["tools"].as_array().unwrap().contains(&"write".into()));
 }
+
+#[test]
+fn team_file_errors_name_the_file_and_line() {
+    let t = Test::new();
+    let write = |name: &str, text: &[u8]| {
+        let path = t.root().join(name);
+        fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let session = format!("[sso-session s]\nsso_start_url = {START_URL}\nsso_region = us-east-1\n");
+    let cases = [
+        (write("binary", b"\xff\xfe"), "binary: the file is not UTF-8"),
+        (write("empty", session.as_bytes()), "empty: there is no kiro-* profile"),
+        (
+            write(
+                "default",
+                format!("# kiro-aws:default-profile = kiro-gone\n{session}[profile kiro-a]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = R\n").as_bytes(),
+            ),
+            "default:1: the default profile `kiro-gone` is not among the profiles",
+        ),
+    ];
+    for (path, expected) in cases {
+        let run = t.cmd(["init", "--from", &path]).run().exit(2);
+        assert!(run.stderr.contains(expected), "{path}: {}", run.stderr);
+        assert!(!run.stderr.contains(":0:"), "{}", run.stderr);
+    }
+    assert!(snapshot(&t.home()).is_empty());
+}
+
+#[test]
+fn a_team_file_and_session_flags_combine() {
+    let t = Test::new();
+    let team = t.root().join("team");
+    fs::write(
+        &team,
+        format!("[sso-session corp]\nsso_start_url = {START_URL}\nsso_region = us-east-1\n\n[profile kiro-corp]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = R\n"),
+    )
+    .unwrap();
+    let team = team.to_str().unwrap();
+    let run = t
+        .cmd([
+            "init",
+            "--from",
+            team,
+            "--sso-session",
+            "lab",
+            "--sso-start-url",
+            "https://lab.awsapps.com/start",
+            "--sso-region",
+            "eu-west-1",
+            "--profile",
+            "kiro-lab=222222222222:R",
+            "--json",
+        ])
+        .run()
+        .success();
+    assert_eq!(
+        run.json()["profiles"],
+        serde_json::json!(["kiro-corp", "kiro-lab"])
+    );
+    let config = fs::read_to_string(t.config()).unwrap();
+    assert!(
+        config.contains("[sso-session corp]") && config.contains("[sso-session lab]"),
+        "{config}"
+    );
+    t.cmd(["verify"]).run().success();
+    let run = t
+        .cmd([
+            "init",
+            "--from",
+            team,
+            "--sso-session",
+            "corp",
+            "--sso-start-url",
+            START_URL,
+            "--sso-region",
+            "us-east-1",
+        ])
+        .run()
+        .exit(2);
+    assert!(
+        run.stderr.contains("error[duplicate_session]"),
+        "{}",
+        run.stderr
+    );
+}

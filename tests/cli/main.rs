@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real `kiro-aws` in a temporary HOME.
 
 mod concurrency;
+mod docs;
 mod harness;
 mod hostile;
 mod init;
