@@ -13,7 +13,7 @@ use crate::launch::{self, LaunchPlan, ProgramSource};
 use crate::launch_env::LaunchEnv;
 use crate::paths::Paths;
 use crate::profile::{self, ProfileSet};
-use crate::{agent, init, verify};
+use crate::{init, verify};
 
 const KIRO_CLI_HINT: &str =
     "install Kiro CLI (https://kiro.dev/docs/cli/), or pass --kiro-cli PATH or set KIRO_AWS_KIRO_CLI";
@@ -29,10 +29,7 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
         Command::Init(args) => init::run(&args, &paths()?),
         Command::Verify(args) => verify_command(&paths()?, inherited, args.json),
         Command::Chat(args) => {
-            let mut argv: Vec<OsString> = ["kiro-cli", "chat", "--agent", agent::AGENT_NAME]
-                .map(OsString::from)
-                .to_vec();
-            argv.extend(args.args);
+            let argv = LaunchPlan::chat_argv(args.args);
             let source = ProgramSource {
                 name: "kiro-cli",
                 flag: args.kiro_cli.as_deref(),
@@ -59,8 +56,7 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
             )
         }
         Command::Ide(args) => {
-            let mut argv = vec![OsString::from("kiro")];
-            argv.extend(args.args);
+            let argv = LaunchPlan::ide_argv(args.args);
             let source = ProgramSource {
                 name: "kiro",
                 flag: args.kiro_ide.as_deref(),

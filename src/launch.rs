@@ -17,6 +17,24 @@ pub struct LaunchPlan {
     pub env: LaunchEnv,
 }
 
+impl LaunchPlan {
+    /// `kiro-cli chat --agent aws-readonly [args...]`.
+    pub fn chat_argv(args: Vec<OsString>) -> Vec<OsString> {
+        let mut argv: Vec<OsString> = ["kiro-cli", "chat", "--agent", crate::agent::AGENT_NAME]
+            .map(OsString::from)
+            .to_vec();
+        argv.extend(args);
+        argv
+    }
+
+    /// `kiro [args...]`.
+    pub fn ide_argv(args: Vec<OsString>) -> Vec<OsString> {
+        std::iter::once(OsString::from("kiro"))
+            .chain(args)
+            .collect()
+    }
+}
+
 /// Where a program is looked up: an explicit path (a flag), then an override variable,
 /// then `name` on the `PATH` the child will get.
 #[derive(Debug, Clone, Copy)]
@@ -87,5 +105,59 @@ pub fn exec(plan: &LaunchPlan, inherited: &[(OsString, OsString)]) -> Error {
             format!("could not start {program}: {errno}"),
             "check that the program is executable",
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::Paths;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_chat_plan_is_a_plain_value() {
+        let inherited: Vec<(OsString, OsString)> = vec![
+            ("AWS_SESSION_TOKEN".into(), "leak".into()),
+            ("AWS_ENDPOINT_URL_SSO".into(), "https://elsewhere".into()),
+        ];
+        let plan = LaunchPlan {
+            program: PathBuf::from("/opt/kiro/bin/kiro-cli"),
+            argv: LaunchPlan::chat_argv(vec!["--resume".into()]),
+            env: LaunchEnv::new(&Paths::new(Path::new("/home/dev")), "kiro-dev", &inherited)
+                .unwrap(),
+        };
+        let mut unset: Vec<String> = crate::launch_env::REMOVED
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        unset.push("AWS_ENDPOINT_URL_SSO".into());
+        unset.sort();
+        let expected = LaunchPlan {
+            program: PathBuf::from("/opt/kiro/bin/kiro-cli"),
+            argv: ["kiro-cli", "chat", "--agent", "aws-readonly", "--resume"]
+                .map(OsString::from)
+                .to_vec(),
+            env: LaunchEnv {
+                set: BTreeMap::from([
+                    (
+                        "AWS_CONFIG_FILE".into(),
+                        "/home/dev/.aws/kiro/config".into(),
+                    ),
+                    ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+                    ("AWS_PROFILE".into(), "kiro-dev".into()),
+                    ("AWS_SDK_LOAD_CONFIG".into(), "1".into()),
+                    (
+                        "AWS_SHARED_CREDENTIALS_FILE".into(),
+                        "/home/dev/.aws/kiro/credentials".into(),
+                    ),
+                ]),
+                unset,
+            },
+        };
+        assert_eq!(plan, expected);
+        assert_eq!(
+            LaunchPlan::ide_argv(vec![".".into()]),
+            ["kiro", "."].map(OsString::from)
+        );
     }
 }
