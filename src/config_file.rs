@@ -56,6 +56,8 @@ pub struct Parsed {
     pub profiles: Vec<profile::Profile>,
     /// The recorded default profile and its line.
     pub default_profile: Option<(String, usize)>,
+    /// Every profile section the strict reader saw, valid or not.
+    pub profile_sections: Vec<String>,
     pub issues: Vec<Issue>,
 }
 
@@ -88,6 +90,12 @@ impl Parsed {
 pub fn parse(bytes: &[u8]) -> Parsed {
     let doc = ini::parse(bytes, FileKind::Config);
     let (sessions, profiles, model_issues) = profile::from_document(&doc);
+    let profile_sections = doc
+        .sections
+        .iter()
+        .filter(|s| s.kind == crate::ini::SectionKind::Profile)
+        .map(|s| s.name.clone())
+        .collect();
     let mut issues = doc.issues;
     issues.extend(model_issues);
     issues.sort_by_key(|i| i.line);
@@ -101,6 +109,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         sessions,
         profiles,
         default_profile,
+        profile_sections,
         issues,
     }
 }

@@ -211,34 +211,28 @@ fn at_line(line: usize, message: &str) -> String {
     }
 }
 
-fn check_config(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) -> Option<ProfileSet> {
-    let parsed = config_file::parse(bytes);
-    let clean = parsed.issues.is_empty();
-    for issue in &parsed.issues {
-        findings.push(Finding::error(
-            issue.code,
-            display(path),
-            at_line(issue.line, &issue.message),
-        ));
-    }
-    let ours: Vec<String> = ini::parse(bytes, FileKind::Config)
-        .sections
-        .into_iter()
-        .filter(|s| s.kind == ini::SectionKind::Profile)
-        .map(|s| s.name)
-        .collect();
-    let view = std::str::from_utf8(bytes)
-        .ok()
-        .map(|text| sdk_view::load(text, FileKind::Config));
-    match view {
-        Some(Err(e)) => findings.push(Finding::error(
-            "sdk_parse_error",
-            display(path),
-            format!("the AWS SDK cannot read it: {e}"),
-        )),
-        Some(Ok(view)) => {
+fn issue_finding(path: &Path, issue: &ini::Issue) -> Finding {
+    Finding::error(
+        issue.code,
+        display(path),
+        at_line(issue.line, &issue.message),
+    )
+}
+
+/// What the AWS SDK's own loader sees in a file: a finding when it cannot read it, and
+/// one for each non-kiro profile it sees that the strict reader has not already named.
+fn check_sdk_view(
+    path: &Path,
+    bytes: &[u8],
+    kind: FileKind,
+    already_reported: &[String],
+    findings: &mut Vec<Finding>,
+) -> Option<sdk_view::SdkView> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    match sdk_view::load(text, kind) {
+        Ok(view) => {
             for name in view.profiles.keys() {
-                if profile::check_profile_name(name).is_err() && !ours.contains(name) {
+                if profile::check_profile_name(name).is_err() && !already_reported.contains(name) {
                     findings.push(Finding::error(
                         "profile_not_kiro",
                         display(path),
@@ -246,27 +240,39 @@ fn check_config(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) -> Optio
                     ));
                 }
             }
-            if clean {
-                if let Some(difference) = sdk_disagreement(&view, &parsed) {
-                    findings.push(Finding::error("sdk_mismatch", display(path), difference));
-                }
-            }
+            Some(view)
         }
-        None => {}
+        Err(e) => {
+            findings.push(Finding::error(
+                "sdk_parse_error",
+                display(path),
+                format!("the AWS SDK cannot read it: {e}"),
+            ));
+            None
+        }
     }
-    if !clean {
+}
+
+fn check_config(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) -> Option<ProfileSet> {
+    let parsed = config_file::parse(bytes);
+    findings.extend(parsed.issues.iter().map(|i| issue_finding(path, i)));
+    let view = check_sdk_view(
+        path,
+        bytes,
+        FileKind::Config,
+        &parsed.profile_sections,
+        findings,
+    );
+    if !parsed.issues.is_empty() {
         return None;
+    }
+    if let Some(difference) = view.and_then(|view| sdk_disagreement(&view, &parsed)) {
+        findings.push(Finding::error("sdk_mismatch", display(path), difference));
     }
     match parsed.into_set() {
         Ok(set) => Some(set),
         Err(issues) => {
-            for issue in issues {
-                findings.push(Finding::error(
-                    issue.code,
-                    display(path),
-                    at_line(issue.line, &issue.message),
-                ));
-            }
+            findings.extend(issues.iter().map(|i| issue_finding(path, i)));
             None
         }
     }
@@ -324,35 +330,8 @@ fn check_credentials(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) {
             },
         ));
     }
-    for issue in &doc.issues {
-        findings.push(Finding::error(
-            issue.code,
-            display(path),
-            at_line(issue.line, &issue.message),
-        ));
-    }
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        match sdk_view::load(text, FileKind::Credentials) {
-            Ok(view) => {
-                for name in view
-                    .profiles
-                    .keys()
-                    .filter(|n| profile::check_profile_name(n).is_err())
-                {
-                    findings.push(Finding::error(
-                        "profile_not_kiro",
-                        display(path),
-                        format!("the AWS SDK sees profile `{name}`, which is not a kiro profile"),
-                    ));
-                }
-            }
-            Err(e) => findings.push(Finding::error(
-                "sdk_parse_error",
-                display(path),
-                format!("the AWS SDK cannot read it: {e}"),
-            )),
-        }
-    }
+    findings.extend(doc.issues.iter().map(|i| issue_finding(path, i)));
+    check_sdk_view(path, bytes, FileKind::Credentials, &[], findings);
 }
 
 /// Files botocore reads from fixed places under `$HOME`, which no variable can move away
