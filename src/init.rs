@@ -367,8 +367,33 @@ fn plan_file(
         mode,
         action,
     };
+    let Some((bytes, old_mode)) = existing_file(path)? else {
+        return Ok(planned(None, mode.unwrap_or(PUBLIC_MODE), Action::Create));
+    };
+    let mode = mode.unwrap_or(old_mode);
+    let action = if bytes == content && old_mode == mode {
+        Action::Unchanged
+    } else if is_ours(&bytes) {
+        Action::Update
+    } else if force {
+        Action::Replace
+    } else {
+        return Err(Error::other(
+            "file_not_managed",
+            "exists and was not written by kiro-aws; it is left as it is",
+            "move it away, or run `kiro-aws init --force` to replace it and keep it as a backup",
+        )
+        .at(path));
+    };
+    Ok(planned(Some(bytes), mode, action))
+}
+
+/// The regular file at `path` (its bytes and mode), if there is one. A symlink or anything
+/// else that is not a regular file is refused: kiro-aws never writes through or over it.
+fn existing_file(path: &Path) -> Result<Option<(Vec<u8>, u32)>> {
     match atomic_file::read_existing(path)? {
-        Existing::Absent => Ok(planned(None, mode.unwrap_or(PUBLIC_MODE), Action::Create)),
+        Existing::Absent => Ok(None),
+        Existing::File { bytes, mode } => Ok(Some((bytes, mode))),
         Existing::Symlink => Err(atomic_file::symlink_refused(path)),
         Existing::NotAFile => Err(Error::other(
             "not_a_file",
@@ -376,40 +401,13 @@ fn plan_file(
             "move it away, then run `kiro-aws init` again",
         )
         .at(path)),
-        Existing::File {
-            bytes,
-            mode: old_mode,
-        } => {
-            let mode = mode.unwrap_or(old_mode);
-            let action = if bytes == content && old_mode == mode {
-                Action::Unchanged
-            } else if is_ours(&bytes) {
-                Action::Update
-            } else if force {
-                Action::Replace
-            } else {
-                return Err(Error::other(
-                    "file_not_managed",
-                    "exists and was not written by kiro-aws; it is left as it is",
-                    "move it away, or run `kiro-aws init --force` to replace it and keep it as a backup",
-                )
-                .at(path));
-            };
-            Ok(planned(Some(bytes), mode, action))
-        }
     }
 }
 
 fn plan_steering(path: &Path, block: &str) -> Result<Planned> {
-    let (old, mode) = match atomic_file::read_existing(path)? {
-        Existing::Absent => (None, PUBLIC_MODE),
-        Existing::File { bytes, mode } => (Some(bytes), mode),
-        Existing::Symlink => return Err(atomic_file::symlink_refused(path)),
-        Existing::NotAFile => {
-            return Err(
-                Error::other("not_a_file", "is not a regular file", "move it away").at(path),
-            )
-        }
+    let (old, mode) = match existing_file(path)? {
+        Some((bytes, mode)) => (Some(bytes), mode),
+        None => (None, PUBLIC_MODE),
     };
     let content = steering::splice(old.as_deref(), block).map_err(|broken| {
         Error::other(
