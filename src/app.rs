@@ -7,13 +7,17 @@ use std::path::PathBuf;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, EnvArgs, EnvFormat, ProfileArg};
+use crate::cli::{
+    AuditArgs, AuditFormat, Cli, Command, EnvArgs, EnvFormat, ProfileArg, WhoamiArgs,
+};
 use crate::error::{Error, Exit, Result};
+use crate::identity::{self, Checked, Observation};
 use crate::launch::{self, LaunchPlan, ProgramSource};
 use crate::launch_env::LaunchEnv;
 use crate::paths::Paths;
+use crate::probe::{self, Request, Response};
 use crate::profile::{self, ProfileSet};
-use crate::{init, verify};
+use crate::{audit, init, verify};
 
 const KIRO_CLI_HINT: &str =
     "install Kiro CLI (https://kiro.dev/docs/cli/), or pass --kiro-cli PATH or set KIRO_AWS_KIRO_CLI";
@@ -29,6 +33,7 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
         Command::Init(args) => init::run(&args, &paths()?),
         Command::Verify(args) => verify_command(&paths()?, inherited, args.json),
         Command::Chat(args) => {
+            let check_identity = args.check_identity;
             let argv = LaunchPlan::chat_argv(args.args);
             let source = ProgramSource {
                 name: "kiro-cli",
@@ -36,7 +41,11 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
                 override_var: Some("KIRO_AWS_KIRO_CLI"),
                 install_hint: KIRO_CLI_HINT,
             };
-            launch_isolated(&paths()?, inherited, &args.profile, source, argv, true)
+            let launch = Launch {
+                install_kiro_files: true,
+                check_identity,
+            };
+            launch_isolated(&paths()?, inherited, &args.profile, source, argv, launch)
         }
         Command::Run(args) => {
             let name = args.command[0].to_string_lossy().into_owned();
@@ -52,7 +61,7 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
                 &args.profile,
                 source,
                 args.command,
-                false,
+                Launch::default(),
             )
         }
         Command::Ide(args) => {
@@ -63,7 +72,19 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
                 override_var: Some("KIRO_AWS_KIRO_IDE"),
                 install_hint: KIRO_IDE_HINT,
             };
-            launch_isolated(&paths()?, inherited, &args.profile, source, argv, true)
+            let launch = Launch {
+                install_kiro_files: true,
+                check_identity: false,
+            };
+            launch_isolated(&paths()?, inherited, &args.profile, source, argv, launch)
+        }
+        Command::Whoami(args) => whoami_command(&paths()?, inherited, &args),
+        Command::Login(args) => login_command(&paths()?, inherited, &args.profile),
+        Command::Audit(args) => audit_command(&paths()?, inherited, &args),
+        Command::Probe => {
+            crate::online::serve()
+                .map_err(|e| Error::io("<stdin>", "answer the probe request", e))?;
+            Ok(Exit::Success)
         }
         Command::Env(args) => env_command(&paths()?, inherited, &args),
         Command::Completions { shell } => {
@@ -187,6 +208,15 @@ fn install_launch_files(set: &ProfileSet, paths: &Paths) -> Result<()> {
     Ok(())
 }
 
+/// What a launch does besides proving isolation.
+#[derive(Debug, Clone, Copy, Default)]
+struct Launch {
+    /// Refresh the agent and the steering block (for Kiro).
+    install_kiro_files: bool,
+    /// Ask AWS who the profile is first.
+    check_identity: bool,
+}
+
 /// The launch path shared by chat, run and ide: prove isolation, pick the profile,
 /// refresh the agent and steering (for Kiro), find the program, build the plan, exec.
 fn launch_isolated(
@@ -195,11 +225,26 @@ fn launch_isolated(
     profile: &ProfileArg,
     source: ProgramSource,
     argv: Vec<OsString>,
-    install_kiro_files: bool,
+    launch: Launch,
 ) -> Result<Exit> {
     let set = prove(paths, inherited)?;
     let profile = select_profile(&set, profile)?;
-    if install_kiro_files {
+    if launch.check_identity {
+        let checked = ask_identity(paths, inherited, &set, std::slice::from_ref(&profile), 10)?;
+        let mut err = std::io::stderr().lock();
+        for finding in checked.iter().flat_map(|c| &c.findings) {
+            let _ = writeln!(err, "kiro-aws: {finding}");
+        }
+        if !checked.iter().all(|c| c.ok) {
+            return Err(Error::identity_not_proven(
+                format!(
+                    "AWS did not confirm profile {profile} as configured; nothing was launched"
+                ),
+                "fix the findings above (`kiro-aws whoami` shows them)",
+            ));
+        }
+    }
+    if launch.install_kiro_files {
         install_launch_files(&set, paths)?;
     }
     let plan = LaunchPlan {
@@ -249,4 +294,227 @@ pub fn render_env(env: &LaunchEnv, format: EnvFormat) -> String {
             out
         }
     }
+}
+
+/// Ask STS about `profiles` (all at once, in the probe) and judge each answer.
+fn ask_identity(
+    paths: &Paths,
+    inherited: &[(OsString, OsString)],
+    set: &ProfileSet,
+    profiles: &[String],
+    timeout_secs: u64,
+) -> Result<Vec<Checked>> {
+    let request = Request::Whoami {
+        profiles: profiles.to_vec(),
+        timeout_ms: timeout_secs * 1000,
+    };
+    let label = format!("asking AWS who {} is", profiles.join(", "));
+    let response = probe::call(paths, &profiles[0], inherited, &request, &label)?;
+    let observations: Vec<Observation> = match response {
+        Response::Whoami(answers) => answers.into_iter().map(|a| a.observation).collect(),
+        Response::Failed(observation) => vec![observation; profiles.len()],
+        Response::Events { .. } => unreachable!("the probe answers the request it was given"),
+    };
+    Ok(profiles
+        .iter()
+        .zip(observations)
+        .map(|(name, observation)| {
+            let profile = set.profile(name).expect("selected from the set");
+            identity::check(
+                profile,
+                &observation,
+                &identity::login_command(set, profile),
+            )
+        })
+        .collect())
+}
+
+fn whoami_command(
+    paths: &Paths,
+    inherited: &[(OsString, OsString)],
+    args: &WhoamiArgs,
+) -> Result<Exit> {
+    let set = prove(paths, inherited)?;
+    let profiles = if args.all {
+        set.names()
+    } else {
+        vec![select_profile(
+            &set,
+            &ProfileArg {
+                profile: args.profile.clone(),
+            },
+        )?]
+    };
+    let checked = ask_identity(paths, inherited, &set, &profiles, args.timeout)?;
+    let ok = checked.iter().all(|c| c.ok);
+    if args.json {
+        let json = serde_json::json!({"ok": ok, "profiles": checked});
+        println!("{}", serde_json::to_string_pretty(&json).expect("JSON"));
+    } else {
+        print!("{}", identity::render(&checked));
+    }
+    Ok(if ok { Exit::Success } else { Exit::NotIsolated })
+}
+
+const AWS_CLI_V2_HINT: &str =
+    "install AWS CLI v2: https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html";
+
+fn login_command(
+    paths: &Paths,
+    inherited: &[(OsString, OsString)],
+    profile: &ProfileArg,
+) -> Result<Exit> {
+    let set = prove(paths, inherited)?;
+    let name = select_profile(&set, profile)?;
+    let session = &set
+        .profile(&name)
+        .expect("selected from the set")
+        .sso_session;
+    let source = ProgramSource {
+        name: "aws",
+        flag: None,
+        override_var: None,
+        install_hint: AWS_CLI_V2_HINT,
+    };
+    let program = launch::resolve_program(source, inherited)?;
+    let env = LaunchEnv::new(paths, &name, inherited)?;
+    if let Some(version) = launch::aws_cli_major_version(&program, &env, inherited) {
+        if version < 2 {
+            return Err(Error::missing_program(
+                &format!("{} (version 2)", program.display()),
+                format!("AWS CLI v{version} has no `sso login`; {AWS_CLI_V2_HINT}"),
+            ));
+        }
+    }
+    let plan = LaunchPlan {
+        program,
+        argv: ["aws", "sso", "login", "--sso-session", session]
+            .map(OsString::from)
+            .to_vec(),
+        env,
+    };
+    Err(launch::exec(&plan, inherited))
+}
+
+fn audit_command(
+    paths: &Paths,
+    inherited: &[(OsString, OsString)],
+    args: &AuditArgs,
+) -> Result<Exit> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let window = audit::Window::parse(&args.since, args.until.as_deref(), now)?;
+    let set = prove(paths, inherited)?;
+    let roles = audit::roles(&set);
+    if !args.run {
+        if args.profile.is_some() {
+            return Err(Error::input(
+                "audit_option_needs_run",
+                "--profile chooses whom --run calls CloudTrail as",
+                "add --run, or drop --profile",
+            ));
+        }
+        let sql = audit::sql(&roles, window, &args.event_data_store);
+        let commands = audit::lookup_commands(&set, &roles, window);
+        match args.format {
+            Some(AuditFormat::Sql) => print!("{sql}"),
+            Some(AuditFormat::Cli) => println!("{}", commands.join("\n\n")),
+            Some(AuditFormat::Json) => {
+                let json = serde_json::json!({
+                    "start": audit::rfc3339(window.start),
+                    "end": audit::rfc3339(window.end),
+                    "roles": roles,
+                    "sql": sql,
+                    "lookup_events": commands,
+                });
+                println!("{}", serde_json::to_string_pretty(&json).expect("JSON"));
+            }
+            Some(AuditFormat::Table) => {
+                return Err(Error::input(
+                    "audit_option_needs_run",
+                    "--format table prints events, which only --run fetches",
+                    "add --run, or use --format sql, cli or json",
+                ))
+            }
+            None => println!(
+                "-- CloudTrail Lake (all accounts of an organization event data store):\n{sql}\n\
+                 # CloudTrail LookupEvents (90 days, one account and region per call):\n{}",
+                commands.join("\n\n")
+            ),
+        }
+        return Ok(Exit::Success);
+    }
+    let format = match args.format {
+        None | Some(AuditFormat::Table) => AuditFormat::Table,
+        Some(AuditFormat::Json) => AuditFormat::Json,
+        Some(other) => {
+            return Err(Error::input(
+                "audit_option_needs_run",
+                format!("--format {other:?} prints a query; --run prints events").to_lowercase(),
+                "use --format table or json with --run, or drop --run",
+            ))
+        }
+    };
+    let profile = select_profile(
+        &set,
+        &ProfileArg {
+            profile: args.profile.clone(),
+        },
+    )?;
+    let request = Request::LookupEvents {
+        profile: profile.clone(),
+        start: window.start,
+        end: window.end,
+        max_events: args.max_events,
+        timeout_ms: args.timeout * 1000,
+    };
+    let label = format!("reading CloudTrail as {profile}");
+    let (events, truncated) = match probe::call(paths, &profile, inherited, &request, &label)? {
+        Response::Events { events, truncated } => (events, truncated),
+        Response::Failed(observation) => {
+            let profile_model = set.profile(&profile).expect("selected from the set");
+            let checked = identity::check(
+                profile_model,
+                &observation,
+                &identity::login_command(&set, profile_model),
+            );
+            for finding in &checked.findings {
+                eprintln!("kiro-aws: {finding}");
+            }
+            return Err(Error::other(
+                "audit_failed",
+                format!("CloudTrail LookupEvents as {profile} failed"),
+                "fix the finding above, then run the audit again",
+            ));
+        }
+        Response::Whoami(_) => unreachable!("the probe answers the request it was given"),
+    };
+    let rows = audit::rows(&events, &roles);
+    if format == AuditFormat::Json {
+        let json = serde_json::json!({
+            "profile": profile,
+            "start": audit::rfc3339(window.start),
+            "end": audit::rfc3339(window.end),
+            "events_read": events.len(),
+            "truncated": truncated,
+            "events": rows,
+        });
+        println!("{}", serde_json::to_string_pretty(&json).expect("JSON"));
+    } else {
+        print!("{}", audit::table(&rows));
+        eprintln!(
+            "kiro-aws: {} of {} event(s) in {} .. {} are the kiro roles'{}",
+            rows.len(),
+            events.len(),
+            audit::rfc3339(window.start),
+            audit::rfc3339(window.end),
+            if truncated {
+                format!("; stopped at --max-events {}", args.max_events)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(Exit::Success)
 }

@@ -13,7 +13,7 @@ Files (under $HOME):
   .kiro/steering/AGENTS.md      your file; kiro-aws owns only its marked block
 
 Exit codes:
-  0 success   2 bad usage or input   3 isolation not proven (nothing launched)
+  0 success   2 bad usage or input   3 isolation or identity not proven (nothing launched)
   4 a needed program was not found   1 anything else
 
 Start here:
@@ -77,6 +77,44 @@ pub enum Command {
     Env(EnvArgs),
     /// Verify, then exec the Kiro IDE launcher in the isolated environment
     Ide(IdeArgs),
+    /// Ask AWS who each kiro profile really is (account, role, source); exit 3 if not as configured
+    #[command(
+        long_about = "Ask AWS who each kiro profile really is.\n\n\
+        Resolves credentials with the AWS SDK in a child process that has exactly the \
+        environment `kiro-aws run` gives the agent, and calls STS GetCallerIdentity for every \
+        selected profile at once. Exits 3 when an account differs from sso_account_id, when \
+        the role is neither sso_role_name nor AWSReservedSSO_<sso_role_name>_<hex>, when the \
+        credentials did not come from IAM Identity Center, or when the SSO sign-in is \
+        missing or expired (the message names the `kiro-aws login` command to run).\n\n\
+        AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS, _SSO, _SSO_OIDC and _CLOUDTRAIL in your \
+        shell are honoured here (for VPC endpoints); the agent never gets them.",
+        after_help = "Examples:\n  kiro-aws whoami\n  kiro-aws whoami --all --json"
+    )]
+    Whoami(WhoamiArgs),
+    /// Sign in to IAM Identity Center for the kiro sso-session (runs `aws sso login`, AWS CLI v2)
+    #[command(
+        long_about = "Sign in to IAM Identity Center for the kiro sso-session.\n\n\
+        Verifies the isolated files, then runs `aws sso login --sso-session NAME` in the \
+        isolated environment, where NAME is the sso-session of --profile (default: the \
+        default profile). Needs AWS CLI v2 (v1 has no `sso login`); exits 4 when it is missing."
+    )]
+    Login(LoginArgs),
+    /// Print (or run) the CloudTrail queries that find what the agent did
+    #[command(
+        long_about = "Print, or run, the CloudTrail queries that find what the agent did.\n\n\
+        IAM Identity Center names a permission set's role AWSReservedSSO_<set>_<hex>; the \
+        queries match the configured roles in exactly that shape, in their accounts, and \
+        mark calls whose user agent carries the kiro-aws tag that the launch puts in \
+        AWS_EXECUTION_ENV. Without --run, prints a CloudTrail Lake SQL query (--format sql) \
+        and the equivalent `aws cloudtrail lookup-events` commands (--format cli); both by \
+        default. With --run, calls LookupEvents with --profile (in that profile's account \
+        and region) and prints a table, or JSON with --format json.",
+        after_help = "Examples:\n  kiro-aws audit --since 7d --format sql --event-data-store EDS_ID\n  kiro-aws audit --run --since 2h\n  kiro-aws audit --run --profile kiro-dev --format json"
+    )]
+    Audit(AuditArgs),
+    /// The online side of whoami and audit --run (internal)
+    #[command(name = "__probe", hide = true)]
+    Probe,
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -139,6 +177,9 @@ pub struct ProfileArg {
 pub struct ChatArgs {
     #[command(flatten)]
     pub profile: ProfileArg,
+    /// Before launching, ask AWS who the profile is (as `whoami`); exit 3 if not as configured
+    #[arg(long)]
+    pub check_identity: bool,
     /// The kiro-cli binary [default: $KIRO_AWS_KIRO_CLI, else kiro-cli on PATH]
     #[arg(long, value_name = "PATH")]
     pub kiro_cli: Option<PathBuf>,
@@ -182,4 +223,66 @@ pub struct IdeArgs {
     /// Passed to the launcher unchanged
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    /// A kiro-* profile of the isolated config [default: the configured default]
+    #[arg(long, value_name = "NAME", conflicts_with = "all")]
+    pub profile: Option<String>,
+    /// Every profile of the isolated config, all at once
+    #[arg(long)]
+    pub all: bool,
+    /// Seconds to wait for AWS
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub timeout: u64,
+    /// Print {"ok", "profiles": [{"profile", "ok", "account", "arn", "role", "user", "source", "findings"}]}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// The CloudTrail Lake SQL query
+    Sql,
+    /// The `aws cloudtrail lookup-events` commands
+    Cli,
+    /// With --run: a table
+    Table,
+    /// The queries, or with --run the events, as JSON
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Start of the window: a duration back from --until (30m, 24h, 7d, 2w) or a UTC time
+    #[arg(long, value_name = "DURATION|TIME", default_value = "24h")]
+    pub since: String,
+    /// End of the window, a UTC time like 2026-11-21T09:00:00Z [default: now]
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Output [default: sql and cli; with --run: table]
+    #[arg(long, value_enum)]
+    pub format: Option<AuditFormat>,
+    /// Call CloudTrail LookupEvents now and print the agent's events
+    #[arg(long)]
+    pub run: bool,
+    /// With --run: the profile to call CloudTrail with [default: the configured default]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The CloudTrail Lake event data store ID for the SQL query's FROM
+    #[arg(long, value_name = "ID", default_value = "EVENT_DATA_STORE_ID")]
+    pub event_data_store: String,
+    /// With --run: stop after this many events (newest first)
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_events: usize,
+    /// With --run: seconds to wait for AWS
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
 }

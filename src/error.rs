@@ -56,6 +56,11 @@ impl Error {
         Self::new("isolation_not_proven", Exit::NotIsolated, message, fix)
     }
 
+    /// AWS did not confirm who a profile is (exit 3); nothing was launched.
+    pub fn identity_not_proven(message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self::new("identity_not_proven", Exit::NotIsolated, message, fix)
+    }
+
     /// A program that is needed was not found (exit 4).
     pub fn missing_program(program: &str, fix: impl Into<String>) -> Self {
         Self::new(

@@ -201,6 +201,34 @@ pub const CODES: &[(&str, &str)] = &[
         "env_reported",
         "nothing to do if you expect it: it is kept and changes where AWS traffic goes",
     ),
+    (
+        "sso_login_required",
+        "run `kiro-aws login` (the message names the profile when it needs one)",
+    ),
+    (
+        "identity_account_mismatch",
+        "fix sso_account_id of the profile, or the account assignment in IAM Identity Center",
+    ),
+    (
+        "identity_role_mismatch",
+        "fix sso_role_name of the profile to the permission set's name",
+    ),
+    (
+        "identity_not_sso",
+        "check what sets credentials in the agent's environment (`kiro-aws env`)",
+    ),
+    (
+        "identity_timeout",
+        "check the network or VPN, or raise --timeout",
+    ),
+    (
+        "identity_unreachable",
+        "check the network, proxy (HTTPS_PROXY) and AWS_CA_BUNDLE",
+    ),
+    (
+        "identity_error",
+        "read the message; it is the AWS SDK's own",
+    ),
 ];
 
 pub fn fix_for(code: &str) -> &'static str {

@@ -69,6 +69,26 @@ pub fn resolve_program(
         .map_err(|_| Error::missing_program(&wanted.to_string_lossy(), source.install_hint))
 }
 
+/// The major version `aws --version` reports (`aws-cli/2.22.1 Python/...`), run with the
+/// launch environment; `None` when it cannot be told.
+pub fn aws_cli_major_version(
+    program: &Path,
+    env: &LaunchEnv,
+    inherited: &[(OsString, OsString)],
+) -> Option<u32> {
+    let output = std::process::Command::new(program)
+        .arg("--version")
+        .env_clear()
+        .envs(env.apply(inherited))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = [output.stdout, output.stderr].concat();
+    let text = String::from_utf8_lossy(&text);
+    let version = text.split_whitespace().next()?.strip_prefix("aws-cli/")?;
+    version.split('.').next()?.parse().ok()
+}
+
 /// Replace this process with the plan. Returns only on failure.
 pub fn exec(plan: &LaunchPlan, inherited: &[(OsString, OsString)]) -> Error {
     let c = |s: &OsStr| CString::new(s.as_bytes());
@@ -144,6 +164,10 @@ mod tests {
                         "/home/dev/.aws/kiro/config".into(),
                     ),
                     ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+                    (
+                        "AWS_EXECUTION_ENV".into(),
+                        format!("kiro-aws/{}", env!("CARGO_PKG_VERSION")),
+                    ),
                     ("AWS_PROFILE".into(), "kiro-dev".into()),
                     ("AWS_SDK_LOAD_CONFIG".into(), "1".into()),
                     (

@@ -54,6 +54,20 @@ pub const REMOVED_PREFIX: &str = "AWS_ENDPOINT_URL_";
 /// Kept, but worth telling the user about: they change where AWS traffic goes.
 pub const REPORTED: [&str; 3] = ["AWS_CA_BUNDLE", "HTTPS_PROXY", "https_proxy"];
 
+/// What the user agent of every call the agent makes contains (CloudTrail's `userAgent`), however the client renders
+/// `AWS_EXECUTION_ENV` (botocore turns the `/` into `-`; the Rust SDK keeps it).
+pub const TAG: &str = "kiro-aws";
+
+/// The value the launch gives `AWS_EXECUTION_ENV`: the tag, appended to what was there.
+pub fn execution_env(inherited: Option<&str>) -> String {
+    let tag = format!("{TAG}/{}", env!("CARGO_PKG_VERSION"));
+    match inherited.map(str::trim) {
+        Some(existing) if existing.split(' ').any(|part| part == tag) => existing.to_owned(),
+        Some(existing) if !existing.is_empty() => format!("{existing} {tag}"),
+        _ => tag,
+    }
+}
+
 pub fn is_removed(name: &str) -> bool {
     REMOVED.contains(&name) || name.starts_with(REMOVED_PREFIX)
 }
@@ -86,6 +100,12 @@ impl LaunchEnv {
             ("AWS_PROFILE".to_owned(), profile.to_owned()),
             ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
             ("AWS_SDK_LOAD_CONFIG".to_owned(), "1".to_owned()),
+            (
+                "AWS_EXECUTION_ENV".to_owned(),
+                execution_env(
+                    crate::launch::var(inherited, "AWS_EXECUTION_ENV").and_then(|v| v.to_str()),
+                ),
+            ),
         ]);
         let mut unset: Vec<String> = REMOVED
             .iter()
@@ -149,6 +169,10 @@ mod tests {
         let expected: BTreeMap<OsString, OsString> = vars(&[
             ("PATH", "/usr/bin"),
             ("AWS_REGION", "eu-west-1"),
+            (
+                "AWS_EXECUTION_ENV",
+                &format!("kiro-aws/{}", env!("CARGO_PKG_VERSION")),
+            ),
             ("AWS_CONFIG_FILE", "/home/u/.aws/kiro/config"),
             (
                 "AWS_SHARED_CREDENTIALS_FILE",
@@ -161,5 +185,18 @@ mod tests {
         .into_iter()
         .collect();
         assert_eq!(child, expected);
+    }
+
+    #[test]
+    fn the_execution_env_tag_is_appended_once() {
+        let tag = format!("kiro-aws/{}", env!("CARGO_PKG_VERSION"));
+        assert_eq!(execution_env(None), tag);
+        assert_eq!(execution_env(Some("")), tag);
+        assert_eq!(
+            execution_env(Some("AWS_Lambda_python3.12")),
+            format!("AWS_Lambda_python3.12 {tag}")
+        );
+        let twice = execution_env(Some(&execution_env(Some("X"))));
+        assert_eq!(twice, format!("X {tag}"));
     }
 }

@@ -9,19 +9,26 @@
 //! - `launch_env`: the environment the agent gets; `launch`: program, argv and exec.
 //! - `init`: planning and applying the four files; `atomic_file`: the one way to write;
 //!   `agent` and `steering`: the templated files; `paths`: every path.
+//! - Online (whoami, audit --run, chat --check-identity): `probe` runs `online` in a child
+//!   process with the agent's environment; `identity` judges what STS answered; `audit`
+//!   builds the CloudTrail queries and the table. Nothing else touches the network.
 
 pub mod agent;
 pub mod app;
 pub mod atomic_file;
+pub mod audit;
 pub mod cli;
 pub mod config_file;
 pub mod error;
 pub mod finding;
+pub mod identity;
 pub mod ini;
 pub mod init;
 pub mod launch;
 pub mod launch_env;
+pub mod online;
 pub mod paths;
+pub mod probe;
 pub mod profile;
 pub mod sdk_view;
 pub mod steering;

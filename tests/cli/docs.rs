@@ -10,9 +10,14 @@ fn read(relative: &str) -> String {
 fn error_codes() -> Vec<String> {
     let constructors =
         regex::Regex::new(r#"(?:Error::(?:input|other)|\bbad)\(\s*"([a-z][a-z0-9_]*)""#).unwrap();
-    let mut codes: Vec<String> = ["isolation_not_proven", "program_not_found", "io_error"]
-        .map(String::from)
-        .to_vec();
+    let mut codes: Vec<String> = [
+        "isolation_not_proven",
+        "identity_not_proven",
+        "program_not_found",
+        "io_error",
+    ]
+    .map(String::from)
+    .to_vec();
     for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src")).unwrap() {
         let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         codes.extend(constructors.captures_iter(&source).map(|c| c[1].to_owned()));

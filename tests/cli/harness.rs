@@ -267,7 +267,14 @@ impl Invocation<'_> {
             .filter(|(k, _)| !must_remove(k))
             .collect();
         let home = self.test.home().display().to_string();
+        // The agent's calls carry the kiro-aws tag in the user agent; what was there stays.
+        let tag = format!("kiro-aws/{}", env!("CARGO_PKG_VERSION"));
+        let execution_env = match env.get("AWS_EXECUTION_ENV") {
+            Some(existing) => format!("{existing} {tag}"),
+            None => tag,
+        };
         for (k, v) in [
+            ("AWS_EXECUTION_ENV", execution_env),
             ("AWS_CONFIG_FILE", format!("{home}/.aws/kiro/config")),
             (
                 "AWS_SHARED_CREDENTIALS_FILE",
@@ -346,4 +353,90 @@ pub fn venv_bin(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The loopback AWS of `tests/stubs/aws_stub.py`: moto's STS and an SSO portal stub on
+/// 127.0.0.1. Stopped when dropped (and it exits by itself when its stdin closes).
+pub struct AwsStub {
+    child: std::process::Child,
+    pub url: String,
+    pub log: PathBuf,
+}
+
+/// The bearer token the stub portal accepts and [`Test::sign_in`] caches.
+pub const SSO_TOKEN: &str = "test-sso-access-token";
+
+impl AwsStub {
+    pub fn start(t: &Test, options: &[&str]) -> AwsStub {
+        use std::io::BufRead;
+        let log = t.root().join(format!("stub-{}.log", std::process::id()));
+        let mut child = Command::new(venv_bin("python"))
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stubs/aws_stub.py"))
+            .args(["--token", SSO_TOKEN, "--log"])
+            .arg(&log)
+            .args(options)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", t.root())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ready: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("the AWS stub did not start: {line:?}"));
+        AwsStub {
+            url: ready["url"].as_str().unwrap().to_owned(),
+            child,
+            log,
+        }
+    }
+
+    /// The requests the stub saw, oldest first.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for AwsStub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Invocation<'_> {
+    /// Point the SDK's STS, SSO and CloudTrail clients at the stub.
+    pub fn aws(self, stub: &AwsStub) -> Self {
+        self.env("AWS_ENDPOINT_URL_STS", &stub.url)
+            .env("AWS_ENDPOINT_URL_SSO", &stub.url)
+            .env("AWS_ENDPOINT_URL_CLOUDTRAIL", &stub.url)
+    }
+}
+
+impl Test {
+    /// Cache an SSO token for sso-session `session`, as `aws sso login` does, expiring
+    /// `expires_at` (RFC 3339).
+    pub fn sign_in(&self, session: &str, expires_at: &str) -> PathBuf {
+        let name = sha1_smol::Sha1::from(session).digest().to_string();
+        let token = serde_json::json!({
+            "startUrl": START_URL,
+            "region": "eu-west-1",
+            "accessToken": SSO_TOKEN,
+            "expiresAt": expires_at,
+        });
+        self.write(
+            &format!(".aws/sso/cache/{name}.json"),
+            token.to_string(),
+            0o600,
+        )
+    }
 }

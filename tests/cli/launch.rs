@@ -177,6 +177,7 @@ fn env_prints_what_a_wrapper_evals_to_the_same_environment() {
         serde_json::json!({
             "AWS_CONFIG_FILE": format!("{home}/.aws/kiro/config"),
             "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_EXECUTION_ENV": format!("kiro-aws/{}", env!("CARGO_PKG_VERSION")),
             "AWS_PROFILE": "kiro-dev",
             "AWS_SDK_LOAD_CONFIG": "1",
             "AWS_SHARED_CREDENTIALS_FILE": format!("{home}/.aws/kiro/credentials"),

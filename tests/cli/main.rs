@@ -7,6 +7,7 @@ mod hostile;
 mod init;
 mod launch;
 mod offline;
+mod online;
 mod property;
 mod real_clients;
 mod verify;

@@ -1,0 +1,230 @@
+//! The one door to the network. Online work (asking STS who a profile is, reading
+//! CloudTrail) runs in a child process: this same binary, started with the hidden
+//! `__probe` command under exactly the environment `run` gives the agent. The SDK in the
+//! child therefore reads exactly the isolated files, through exactly the agent's
+//! variables, and the parent (every other command) never starts an async runtime.
+//!
+//! The parent writes one [`Request`] as JSON to the child's stdin and reads one
+//! [`Response`] from its stdout; [`online`](crate::online) is the child's side.
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::identity::Observation;
+use crate::launch_env::LaunchEnv;
+use crate::paths::Paths;
+
+/// The hidden command that runs the child's side.
+pub const COMMAND: &str = "__probe";
+
+/// Endpoint overrides the child keeps from the caller's environment, although the agent's
+/// environment removes them: they let whoami and audit reach VPC endpoints (or a test's
+/// loopback server). Only the services the probe calls.
+pub const ENDPOINT_OVERRIDES: [&str; 5] = [
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_SSO",
+    "AWS_ENDPOINT_URL_SSO_OIDC",
+    "AWS_ENDPOINT_URL_CLOUDTRAIL",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// `GetCallerIdentity` for each profile, all at once.
+    Whoami {
+        profiles: Vec<String>,
+        timeout_ms: u64,
+    },
+    /// CloudTrail `LookupEvents` with one profile, between two instants (Unix seconds).
+    LookupEvents {
+        profile: String,
+        start: i64,
+        end: i64,
+        max_events: usize,
+        timeout_ms: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileObservation {
+    pub profile: String,
+    pub observation: Observation,
+}
+
+/// One CloudTrail event as `LookupEvents` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawEvent {
+    /// Unix seconds.
+    pub time: i64,
+    pub name: String,
+    pub username: Option<String>,
+    /// The whole event record, a JSON document in a string.
+    pub record: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    Whoami(Vec<ProfileObservation>),
+    Events {
+        events: Vec<RawEvent>,
+        /// True when `max_events` stopped the lookup before the start of the window.
+        truncated: bool,
+    },
+    Failed(Observation),
+}
+
+/// The child's whole environment: the agent's (for `profile`) plus the caller's
+/// endpoint overrides.
+pub fn child_env(
+    paths: &Paths,
+    profile: &str,
+    inherited: &[(OsString, OsString)],
+) -> Result<Vec<(OsString, OsString)>> {
+    let mut env = LaunchEnv::new(paths, profile, inherited)?.apply(inherited);
+    for (name, value) in inherited {
+        if ENDPOINT_OVERRIDES.iter().any(|o| name == o) {
+            env.insert(name.clone(), value.clone());
+        }
+    }
+    Ok(env.into_iter().collect())
+}
+
+/// Run `request` in the child; `label` is what the progress line says on a terminal.
+/// The child enforces the request's timeout; this side kills it a little after that.
+pub fn call(
+    paths: &Paths,
+    profile: &str,
+    inherited: &[(OsString, OsString)],
+    request: &Request,
+    label: &str,
+) -> Result<Response> {
+    let timeout = Duration::from_millis(match request {
+        Request::Whoami { timeout_ms, .. } | Request::LookupEvents { timeout_ms, .. } => {
+            *timeout_ms
+        }
+    });
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::io("/proc/self/exe", "find kiro-aws itself", e))?;
+    let mut child = Command::new(&exe)
+        .arg(COMMAND)
+        .env_clear()
+        .envs(child_env(paths, profile, inherited)?)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::io(&exe, "start the online probe", e))?;
+    let request = serde_json::to_vec(request).expect("JSON");
+    if let Some(mut stdin) = child.stdin.take() {
+        // A child that died at once shows up below, with its stderr.
+        let _ = stdin.write_all(&request);
+    }
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+
+    let started = Instant::now();
+    let deadline = started + timeout + Duration::from_secs(2);
+    let mut progress = Progress::new(label);
+    let status = loop {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| Error::io(&exe, "wait for the online probe", e))?
+        {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            progress.finish();
+            return Ok(Response::Failed(Observation::Failed {
+                kind: crate::identity::FailureKind::Timeout,
+                message: format!("no answer within {} s", timeout.as_secs_f32()),
+            }));
+        }
+        progress.tick(started.elapsed());
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    progress.finish();
+    let out = out.join().unwrap_or_default();
+    let err = err.join().unwrap_or_default();
+    if !status.success() {
+        return Err(Error::other(
+            "probe_failed",
+            format!(
+                "the online probe failed ({status}): {}",
+                String::from_utf8_lossy(&err).trim()
+            ),
+            "report this as a bug, with the message",
+        ));
+    }
+    serde_json::from_slice(&out).map_err(|e| {
+        Error::other(
+            "probe_failed",
+            format!("the online probe answered something unreadable: {e}"),
+            "report this as a bug, with the message",
+        )
+    })
+}
+
+/// A one-line spinner on stderr, shown only on a terminal and only once the work has
+/// taken longer than a moment.
+struct Progress<'a> {
+    label: &'a str,
+    shown: bool,
+    enabled: bool,
+    frame: usize,
+}
+
+impl<'a> Progress<'a> {
+    const AFTER: Duration = Duration::from_millis(300);
+    const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
+
+    fn new(label: &'a str) -> Self {
+        Progress {
+            label,
+            shown: false,
+            enabled: std::io::stderr().is_terminal(),
+            frame: 0,
+        }
+    }
+
+    fn tick(&mut self, elapsed: Duration) {
+        if !self.enabled || elapsed < Self::AFTER {
+            return;
+        }
+        self.frame += 1;
+        if self.frame.is_multiple_of(10) || !self.shown {
+            let spin = Self::FRAMES[(self.frame / 10) % Self::FRAMES.len()];
+            eprint!(
+                "\r{spin} kiro-aws: {} ({:.1} s)",
+                self.label,
+                elapsed.as_secs_f32()
+            );
+            self.shown = true;
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+            self.shown = false;
+        }
+    }
+}

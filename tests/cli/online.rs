@@ -1,0 +1,281 @@
+//! whoami, audit, login and chat --check-identity against a real STS (moto) and an SSO
+//! portal stub on 127.0.0.1, with a cached SSO token under the test HOME.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{venv_bin, AwsStub, Test, START_URL};
+
+const FUTURE: &str = "2099-01-01T00:00:00Z";
+const PAST: &str = "2020-01-01T00:00:00Z";
+const HEX: &str = "0123456789abcdef";
+
+/// Three profiles in two accounts.
+fn init(t: &Test) {
+    t.cmd([
+        "init",
+        "--sso-start-url",
+        START_URL,
+        "--sso-region",
+        "eu-west-1",
+        "--region",
+        "eu-west-1",
+        "--profile",
+        "kiro-readonly=111111111111:KiroReadOnly",
+        "--profile",
+        "kiro-audit=111111111111:KiroAudit",
+        "--profile",
+        "kiro-dev=222222222222:KiroReadOnly",
+    ])
+    .run()
+    .success();
+}
+
+fn signed_in() -> Test {
+    let t = Test::new();
+    init(&t);
+    t.sign_in("kiro", FUTURE);
+    t
+}
+
+#[test]
+fn whoami_all_proves_every_profile_in_one_concurrent_round() {
+    let t = signed_in();
+    // Each answer takes 300 ms: one profile after another would take 1.8 s or more.
+    let stub = AwsStub::start(&t, &["--delay-ms", "300"]);
+    let started = Instant::now();
+    let run = t
+        .cmd(["whoami", "--all", "--json"])
+        .aws(&stub)
+        .env("AWS_ACCESS_KEY_ID", "AKIALEAKEDFROMSHELL0")
+        .env("AWS_SECRET_ACCESS_KEY", "leaked")
+        .run()
+        .success();
+    let elapsed = started.elapsed();
+    let json = run.json();
+    assert_eq!(json["ok"], true);
+    let seen: Vec<(String, String, String, String, String)> = json["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+            (
+                s("profile"),
+                s("account"),
+                s("role"),
+                s("user"),
+                s("source"),
+            )
+        })
+        .collect();
+    let expect = |profile: &str, account: &str, role: &str| {
+        (
+            profile.to_owned(),
+            account.to_owned(),
+            format!("AWSReservedSSO_{role}_{HEX}"),
+            "dev@example.com".to_owned(),
+            "sso".to_owned(),
+        )
+    };
+    assert_eq!(
+        seen,
+        [
+            expect("kiro-readonly", "111111111111", "KiroReadOnly"),
+            expect("kiro-audit", "111111111111", "KiroAudit"),
+            expect("kiro-dev", "222222222222", "KiroReadOnly"),
+        ]
+    );
+
+    // Concurrency, from the server's side: the three portal calls arrived together.
+    let requests = stub.requests();
+    let portal: Vec<f64> = requests
+        .iter()
+        .filter(|r| r["path"] == "/federation/credentials")
+        .map(|r| r["time"].as_f64().unwrap())
+        .collect();
+    assert_eq!(portal.len(), 3, "{requests:?}");
+    let spread = portal.iter().cloned().fold(f64::MIN, f64::max)
+        - portal.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread < 0.25, "portal calls were {spread:.3} s apart");
+    assert!(
+        elapsed < Duration::from_millis(1500),
+        "whoami --all took {elapsed:?}"
+    );
+    // The SDK's calls carry the tag that audit looks for.
+    for r in requests.iter().filter(|r| r["method"] == "POST") {
+        let ua = r["user_agent"].as_str().unwrap();
+        assert!(ua.contains("exec-env/kiro-aws"), "{ua}");
+    }
+}
+
+#[test]
+fn a_role_in_the_wrong_account_fails_with_its_code() {
+    let t = signed_in();
+    let map = t.root().join("map.json");
+    std::fs::write(
+        &map,
+        format!(
+            r#"{{"222222222222/KiroReadOnly": "arn:aws:iam::999999999999:role/AWSReservedSSO_KiroReadOnly_{HEX}",
+                "111111111111/KiroAudit": "arn:aws:iam::111111111111:role/AWSReservedSSO_AdministratorAccess_{HEX}"}}"#
+        ),
+    )
+    .unwrap();
+    let stub = AwsStub::start(&t, &["--map", map.to_str().unwrap()]);
+    let run = t
+        .cmd(["whoami", "--all", "--json"])
+        .aws(&stub)
+        .run()
+        .exit(3);
+    let json = run.json();
+    let codes: Vec<(String, Vec<String>)> = json["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let codes = p["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["code"].as_str().unwrap().to_owned())
+                .collect();
+            (p["profile"].as_str().unwrap().to_owned(), codes)
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("kiro-readonly".into(), vec![]),
+            ("kiro-audit".into(), vec!["identity_role_mismatch".into()]),
+            ("kiro-dev".into(), vec!["identity_account_mismatch".into()]),
+        ]
+    );
+    let run = t
+        .cmd(["whoami", "--profile", "kiro-dev"])
+        .aws(&stub)
+        .run()
+        .exit(3);
+    assert!(
+        run.stdout.contains(
+            "credentials are for account 999999999999, but the profile names 222222222222"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn an_expired_or_missing_sign_in_names_the_login_command() {
+    let t = Test::new();
+    init(&t);
+    let stub = AwsStub::start(&t, &[]);
+    for token in [None, Some(PAST)] {
+        if let Some(expires) = token {
+            t.sign_in("kiro", expires);
+        }
+        let run = t.cmd(["whoami"]).aws(&stub).run().exit(3);
+        assert!(
+            run.stdout.contains("error[sso_login_required]"),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout
+                .contains("fix: run `kiro-aws login`, then try again"),
+            "{}",
+            run.stdout
+        );
+    }
+    // The launch refuses too, and nothing is started.
+    let run = t.cmd(["chat", "--check-identity"]).aws(&stub).run().exit(3);
+    assert!(run.stderr.contains("identity_not_proven"), "{}", run.stderr);
+    assert!(!t.was_launched("kiro-cli"));
+    // No portal call was made with the expired token.
+    assert!(stub
+        .requests()
+        .iter()
+        .all(|r| r["path"] != "/federation/credentials"));
+}
+
+#[test]
+fn a_portal_that_never_answers_hits_the_timeout() {
+    let t = signed_in();
+    let stub = AwsStub::start(&t, &["--hang"]);
+    let started = Instant::now();
+    let run = t.cmd(["whoami", "--timeout", "1"]).aws(&stub).run().exit(3);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        run.stdout.contains("error[identity_timeout]"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("within 1 s"), "{}", run.stdout);
+}
+
+#[test]
+fn chat_check_identity_launches_only_after_aws_confirms() {
+    let t = signed_in();
+    let stub = AwsStub::start(&t, &[]);
+    let invocation = t
+        .cmd(["--check-identity", "--profile", "kiro-dev"])
+        .aws(&stub);
+    invocation.run().success();
+    let (argv, env) = t.recorded("kiro-cli");
+    assert_eq!(argv, ["chat", "--agent", "aws-readonly"]);
+    assert_eq!(env, invocation.expected_child_env("kiro-dev"));
+}
+
+#[test]
+fn real_clients_carry_the_tag_in_their_user_agent() {
+    let t = signed_in();
+    let stub = AwsStub::start(&t, &[]);
+    // Inside the launch the endpoint overrides are gone, so the clients name the stub
+    // themselves; static keys keep them off the real portal.
+    let keys = [
+        "AWS_ACCESS_KEY_ID=AKIATESTTESTTEST0000",
+        "AWS_SECRET_ACCESS_KEY=x",
+    ];
+    let mut aws_cli: Vec<String> = ["run", "--", "env"].map(String::from).to_vec();
+    aws_cli.extend(keys.map(String::from));
+    aws_cli.extend([
+        venv_bin("aws").display().to_string(),
+        "--endpoint-url".into(),
+        stub.url.clone(),
+        "sts".into(),
+        "get-caller-identity".into(),
+    ]);
+    t.cmd(&aws_cli).run().success();
+    let script = format!(
+        "import botocore.session as s; print(s.Session().create_client('sts', \
+         endpoint_url='{}').get_caller_identity()['Account'])",
+        stub.url
+    );
+    let mut botocore: Vec<String> = ["run", "--", "env"].map(String::from).to_vec();
+    botocore.extend(keys.map(String::from));
+    botocore.extend([
+        venv_bin("python").display().to_string(),
+        "-c".into(),
+        script,
+    ]);
+    t.cmd(&botocore).run().success();
+
+    let agents: Vec<String> = stub
+        .requests()
+        .iter()
+        .map(|r| r["user_agent"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(agents.len(), 2, "{agents:?}");
+    let version = env!("CARGO_PKG_VERSION");
+    for ua in &agents {
+        // What audit's queries match on, as these clients really send it.
+        assert!(ua.contains(kiro_aws::launch_env::TAG), "{ua}");
+        assert!(
+            ua.contains(&format!("kiro-aws-{version}"))
+                || ua.contains(&format!("kiro-aws/{version}")),
+            "{ua}"
+        );
+    }
+}
