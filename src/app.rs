@@ -143,6 +143,16 @@ fn print_report(out: &mut dyn Write, report: &verify::Report) -> std::io::Result
 /// Verify; on any error finding print the report and refuse (exit 3). Inherited variables
 /// that the launch removes are named in one line on stderr and do not stop it.
 fn prove(paths: &Paths, inherited: &[(OsString, OsString)]) -> Result<ProfileSet> {
+    prove_keeping(paths, inherited, &[])
+}
+
+/// [`prove`], for a command that keeps `kept` although the agent's launch removes them
+/// (the online commands keep their endpoint overrides), so the warning does not name them.
+fn prove_keeping(
+    paths: &Paths,
+    inherited: &[(OsString, OsString)],
+    kept: &[&str],
+) -> Result<ProfileSet> {
     let report = verify::verify(paths, inherited);
     let mut err = std::io::stderr().lock();
     let removed: Vec<&str> = report
@@ -150,6 +160,7 @@ fn prove(paths: &Paths, inherited: &[(OsString, OsString)]) -> Result<ProfileSet
         .iter()
         .filter(|f| f.code == "env_inherited")
         .map(|f| f.path.trim_start_matches('$'))
+        .filter(|name| !kept.contains(name))
         .collect();
     if !removed.is_empty() {
         let _ = writeln!(
@@ -334,7 +345,7 @@ fn whoami_command(
     inherited: &[(OsString, OsString)],
     args: &WhoamiArgs,
 ) -> Result<Exit> {
-    let set = prove(paths, inherited)?;
+    let set = prove_keeping(paths, inherited, &probe::ENDPOINT_OVERRIDES)?;
     let profiles = if args.all {
         set.names()
     } else {
@@ -405,7 +416,7 @@ fn audit_command(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let window = audit::Window::parse(&args.since, args.until.as_deref(), now)?;
-    let set = prove(paths, inherited)?;
+    let set = prove_keeping(paths, inherited, &probe::ENDPOINT_OVERRIDES)?;
     let roles = audit::roles(&set);
     if !args.run {
         if args.profile.is_some() {

@@ -128,6 +128,8 @@ fn lake_time(secs: i64) -> String {
 
 /// The regular expression for the session-issuer names of `role`.
 fn issuer_pattern(role: &str) -> String {
+    // Role names may hold `.` and `+`, which a regular expression would read as operators.
+    let role = role.replace('.', "\\.").replace('+', "\\+");
     format!("^(AWSReservedSSO_{role}_[0-9a-f]{{16}}|{role})$")
 }
 
@@ -313,6 +315,14 @@ pub fn table(rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_names_are_literal_in_the_pattern() {
+        assert_eq!(
+            issuer_pattern("Kiro.Read+Only"),
+            r"^(AWSReservedSSO_Kiro\.Read\+Only_[0-9a-f]{16}|Kiro\.Read\+Only)$"
+        );
+    }
 
     #[test]
     fn durations_and_instants() {

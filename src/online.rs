@@ -174,26 +174,28 @@ fn sources(credentials: &Credentials) -> Vec<String> {
     names
 }
 
-/// Sort an SDK error into what the user can do about it. The SDK's SSO error types are
-/// private, so this reads the messages of the whole source chain.
+/// Sort an SDK error into what the user can do about it: a token error anywhere in the
+/// chain means the sign-in is missing or expired. The SDK's SSO error types are private,
+/// so the messages of the chain are read as well (the portal's 401 is only text).
 fn classify(error: &(dyn StdError + 'static)) -> Observation {
     let mut chain = Vec::new();
+    let mut token_error = false;
     let mut next = Some(error);
     while let Some(e) = next {
+        token_error |= e.is::<aws_credential_types::provider::error::TokenError>();
         chain.push(e.to_string());
         next = e.source();
     }
     let text = chain.join(": ");
     let lower = text.to_ascii_lowercase();
-    let kind = if [
-        "sso token has expired",
-        "failed to load the cached sso token",
-        "unauthorizedexception",
-        "session token not found or invalid",
-        "sso token",
-    ]
-    .iter()
-    .any(|needle| lower.contains(needle))
+    let kind = if token_error
+        || [
+            "sso token has expired",
+            "failed to load the cached sso token",
+            "unauthorizedexception",
+        ]
+        .iter()
+        .any(|needle| lower.contains(needle))
     {
         FailureKind::LoginRequired
     } else if lower.contains("timeout") || lower.contains("timed out") {

@@ -51,6 +51,9 @@ fn whoami_all_proves_every_profile_in_one_concurrent_round() {
         .run()
         .success();
     let elapsed = started.elapsed();
+    // The endpoint overrides serve whoami itself and are not reported as removed.
+    assert!(run.stderr.contains("AWS_ACCESS_KEY_ID"), "{}", run.stderr);
+    assert!(!run.stderr.contains("AWS_ENDPOINT_URL"), "{}", run.stderr);
     let json = run.json();
     assert_eq!(json["ok"], true);
     let seen: Vec<(String, String, String, String, String)> = json["profiles"]
@@ -278,4 +281,149 @@ fn real_clients_carry_the_tag_in_their_user_agent() {
             "{ua}"
         );
     }
+}
+
+const WINDOW: [&str; 4] = [
+    "--since",
+    "2026-11-21T00:00:00Z",
+    "--until",
+    "2026-11-22T00:00:00Z",
+];
+
+#[test]
+fn audit_prints_the_queries_for_the_configured_roles() {
+    let t = Test::new();
+    init(&t);
+    let mut args = vec!["audit", "--format", "sql", "--event-data-store", "eds-1"];
+    args.extend(WINDOW);
+    let run = t.cmd(&args).run().success();
+    let issuer = "userIdentity.sessionContext.sessionIssuer.userName";
+    let expected = format!(
+        "SELECT eventTime, eventSource, eventName, userIdentity.accountId AS account,
+       {issuer} AS role,
+       userIdentity.principalId AS principal, sourceIPAddress, readOnly,
+       userAgent LIKE '%kiro-aws%' AS viaKiroAws, userAgent
+FROM eds-1
+WHERE eventTime >= '2026-11-21 00:00:00' AND eventTime < '2026-11-22 00:00:00'
+  AND userIdentity.type = 'AssumedRole'
+  AND (
+    (userIdentity.accountId = '111111111111' AND regexp_like({issuer}, '^(AWSReservedSSO_KiroAudit_[0-9a-f]{{16}}|KiroAudit)$'))
+    OR (userIdentity.accountId = '111111111111' AND regexp_like({issuer}, '^(AWSReservedSSO_KiroReadOnly_[0-9a-f]{{16}}|KiroReadOnly)$'))
+    OR (userIdentity.accountId = '222222222222' AND regexp_like({issuer}, '^(AWSReservedSSO_KiroReadOnly_[0-9a-f]{{16}}|KiroReadOnly)$'))
+  )
+ORDER BY eventTime DESC
+"
+    );
+    assert_eq!(run.stdout, expected);
+
+    let mut args = vec!["audit", "--format", "cli"];
+    args.extend(WINDOW);
+    let run = t.cmd(&args).run().success();
+    assert_eq!(
+        run.stdout,
+        "kiro-aws run --profile kiro-audit -- aws cloudtrail lookup-events --region eu-west-1 \\
+  --start-time 2026-11-21T00:00:00Z --end-time 2026-11-22T00:00:00Z \\
+  --query \"Events[?contains(CloudTrailEvent, 'AWSReservedSSO_KiroAudit_') || contains(CloudTrailEvent, 'AWSReservedSSO_KiroReadOnly_')]\"
+
+kiro-aws run --profile kiro-dev -- aws cloudtrail lookup-events --region eu-west-1 \\
+  --start-time 2026-11-21T00:00:00Z --end-time 2026-11-22T00:00:00Z \\
+  --query \"Events[?contains(CloudTrailEvent, 'AWSReservedSSO_KiroReadOnly_')]\"
+"
+    );
+
+    // The default window is the last 24 hours; bad input is a usage error.
+    let json = t.cmd(["audit", "--format", "json"]).run().success().json();
+    assert_eq!(json["roles"].as_array().unwrap().len(), 3);
+    for bad in [
+        vec!["audit", "--since", "yesterday"],
+        vec!["audit", "--format", "table"],
+        vec!["audit", "--run", "--format", "sql"],
+        vec!["audit", "--profile", "kiro-dev"],
+    ] {
+        t.cmd(&bad).run().exit(2);
+    }
+}
+
+#[test]
+fn audit_run_reads_cloudtrail_and_keeps_the_kiro_roles_events() {
+    let t = signed_in();
+    let recorded = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/stubs/lookup_events.json"
+    );
+    let stub = AwsStub::start(&t, &["--recorded", recorded]);
+    let mut args = vec!["audit", "--run"];
+    args.extend(WINDOW);
+    let run = t.cmd(&args).aws(&stub).run().success();
+    assert_eq!(
+        run.stdout,
+        "\
+TIME                  EVENT             ACCOUNT       ROLE                                          USER             SOURCE IP     READ-ONLY  KIRO-AWS
+2026-11-21T10:00:00Z  s3:ListBuckets    111111111111  AWSReservedSSO_KiroReadOnly_0123456789abcdef  dev@example.com  203.0.113.7   yes        yes
+2026-11-21T09:00:00Z  iam:GetRole       111111111111  AWSReservedSSO_KiroAudit_0123456789abcdef     dev@example.com  198.51.100.4  yes        no
+2026-11-21T06:00:00Z  ssm:PutParameter  222222222222  AWSReservedSSO_KiroReadOnly_0123456789abcdef  dev@example.com  203.0.113.7   no         yes
+"
+    );
+    assert!(run.stderr.contains("3 of 5 event(s)"), "{}", run.stderr);
+    // The SDK called LookupEvents as the default profile, through the portal.
+    let requests = stub.requests();
+    let targets: Vec<&str> = requests
+        .iter()
+        .filter_map(|r| r["target"].as_str())
+        .collect();
+    assert_eq!(targets, ["CloudTrail_20131101.LookupEvents"]);
+
+    let mut args = vec![
+        "audit",
+        "--run",
+        "--format",
+        "json",
+        "--profile",
+        "kiro-dev",
+    ];
+    args.extend(WINDOW);
+    let json = t.cmd(&args).aws(&stub).run().success().json();
+    assert_eq!(json["profile"], "kiro-dev");
+    assert_eq!(json["events_read"], 5);
+    assert_eq!(json["events"][2]["event"], "ssm:PutParameter");
+    assert_eq!(json["events"][2]["read_only"], false);
+    assert_eq!(json["events"][2]["via_kiro_aws"], true);
+}
+
+#[test]
+fn login_runs_aws_cli_v2_sso_login_in_the_isolated_environment() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Test::new();
+    init(&t);
+    // No `aws` at all: exit 4 with the install hint.
+    let run = t.cmd(["login"]).run().exit(4);
+    assert!(run.stderr.contains("install AWS CLI v2"), "{}", run.stderr);
+
+    // AWS CLI v1 (the real one) has no `sso login`.
+    std::os::unix::fs::symlink(venv_bin("aws"), t.bin().join("aws")).unwrap();
+    let run = t.cmd(["login"]).run().exit(4);
+    assert!(
+        run.stderr.contains("AWS CLI v1 has no `sso login`"),
+        "{}",
+        run.stderr
+    );
+
+    // CLI v2 (a recording fake: v2 is not on PyPI).
+    let fake = t.bin().join("aws");
+    std::fs::remove_file(&fake).unwrap();
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'aws-cli/2.22.1 Python/3.12.6 Linux/6.1 exe/x86_64'; exit 0; fi\n\
+         printf '%s\\0' \"$@\" > \"$0.argv\"\nexec /usr/bin/env -0 > \"$0.env\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let invocation = t
+        .cmd(["login", "--profile", "kiro-dev"])
+        .env("AWS_PROFILE", "prod-admin")
+        .env("AWS_SESSION_TOKEN", "leak");
+    invocation.run().success();
+    let (argv, env) = t.recorded("aws");
+    assert_eq!(argv, ["sso", "login", "--sso-session", "kiro"]);
+    assert_eq!(env, invocation.expected_child_env("kiro-dev"));
 }

@@ -7,7 +7,8 @@ AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL_SSO (and _CLOUDTRAIL) at it:
   GET /federation/credentials?account_id=A&role_name=R   the portal; needs the bearer
       token in `x-amz-sso_bearer_token`; mints credentials with moto's AssumeRole on the
       role the account/role pair maps to, so GetCallerIdentity names that account and role
-  POST / (X-Amz-Target: ...CloudTrail...LookupEvents)    answered from --recorded FILE
+  POST / with X-Amz-Target ...OPERATION                  answered from --recorded FILE
+      (JSON {"OPERATION": answer}) when it holds the operation
   anything else                                          forwarded to moto
 
 Options: --token T (the accepted bearer token), --map FILE (JSON {"ACCOUNT/ROLE":
@@ -21,6 +22,7 @@ never outlives the test that started it.
 
 import argparse
 import json
+import logging
 import sys
 import threading
 import time
@@ -53,6 +55,7 @@ def main():
         with open(args.recorded) as f:
             recorded = json.load(f)
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     moto_host, moto_port = moto.get_host_and_port()
@@ -142,10 +145,11 @@ def main():
             target = self.headers.get("X-Amz-Target")
             self.record(target)
             self.wait()
-            if target in recorded:
+            operation = (target or "").rsplit(".", 1)[-1]
+            if operation in recorded:
                 return self.reply(
                     200,
-                    json.dumps(recorded[target]).encode(),
+                    json.dumps(recorded[operation]).encode(),
                     "application/x-amz-json-1.1",
                 )
             headers = {
