@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::CommandFactory;
 
 use crate::cli::{
-    AuditArgs, AuditFormat, Cli, Command, EnvArgs, EnvFormat, ProfileArg, WhoamiArgs,
+    AuditArgs, AuditFormat, Cli, Command, EnvArgs, EnvFormat, ProfileArg, StrictArgs, WhoamiArgs,
 };
 use crate::error::{Error, Exit, Result};
 use crate::identity::{self, Checked, Observation};
@@ -31,7 +31,7 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
     };
     match cli.command.unwrap_or(Command::Chat(cli.chat)) {
         Command::Init(args) => init::run(&args, &paths()?),
-        Command::Verify(args) => verify_command(&paths()?, inherited, args.json),
+        Command::Verify(args) => verify_command(&paths()?, inherited, args.json, args.strict),
         Command::Chat(args) => {
             let check_identity = args.check_identity;
             let argv = LaunchPlan::chat_argv(args.args);
@@ -44,6 +44,7 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
             let launch = Launch {
                 install_kiro_files: true,
                 check_identity,
+                strict: Some(&args.strict),
             };
             launch_isolated(&paths()?, inherited, &args.profile, source, argv, launch)
         }
@@ -61,7 +62,10 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
                 &args.profile,
                 source,
                 args.command,
-                Launch::default(),
+                Launch {
+                    strict: Some(&args.strict),
+                    ..Launch::default()
+                },
             )
         }
         Command::Ide(args) => {
@@ -74,13 +78,19 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
             };
             let launch = Launch {
                 install_kiro_files: true,
-                check_identity: false,
+                ..Launch::default()
             };
             launch_isolated(&paths()?, inherited, &args.profile, source, argv, launch)
         }
         Command::Whoami(args) => whoami_command(&paths()?, inherited, &args),
         Command::Login(args) => login_command(&paths()?, inherited, &args.profile),
         Command::Audit(args) => audit_command(&paths()?, inherited, &args),
+        Command::SandboxExec { argv } => Err(crate::supervisor::shim(&argv)),
+        Command::CredentialProcess {
+            socket,
+            secret_file,
+            profile,
+        } => crate::broker::client(&socket, &secret_file, &profile),
         Command::Probe => {
             crate::online::serve()
                 .map_err(|e| Error::io("<stdin>", "answer the probe request", e))?;
@@ -99,8 +109,16 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
     }
 }
 
-fn verify_command(paths: &Paths, inherited: &[(OsString, OsString)], json: bool) -> Result<Exit> {
-    let report = verify::verify(paths, inherited);
+fn verify_command(
+    paths: &Paths,
+    inherited: &[(OsString, OsString)],
+    json: bool,
+    strict: bool,
+) -> Result<Exit> {
+    let mut report = verify::verify(paths, inherited);
+    if strict {
+        verify::check_strict(&mut report, paths, inherited);
+    }
     let mut out = std::io::stdout().lock();
     let written = if json {
         writeln!(
@@ -221,11 +239,13 @@ fn install_launch_files(set: &ProfileSet, paths: &Paths) -> Result<()> {
 
 /// What a launch does besides proving isolation.
 #[derive(Debug, Clone, Copy, Default)]
-struct Launch {
+struct Launch<'a> {
     /// Refresh the agent and the steering block (for Kiro).
     install_kiro_files: bool,
     /// Ask AWS who the profile is first.
     check_identity: bool,
+    /// The strict-mode flags, for commands that have them (the IDE does not).
+    strict: Option<&'a StrictArgs>,
 }
 
 /// The launch path shared by chat, run and ide: prove isolation, pick the profile,
@@ -239,6 +259,14 @@ fn launch_isolated(
     launch: Launch,
 ) -> Result<Exit> {
     let set = prove(paths, inherited)?;
+    let strict = launch.strict.is_some_and(|s| s.strict) || set.strict;
+    if launch.strict.is_some_and(|s| !s.hide.is_empty()) && !strict {
+        return Err(Error::input(
+            "hide_needs_strict",
+            "--hide works only in strict mode",
+            "add --strict",
+        ));
+    }
     let profile = select_profile(&set, profile)?;
     if launch.check_identity {
         let checked = ask_identity(paths, inherited, &set, std::slice::from_ref(&profile), 10)?;
@@ -258,8 +286,13 @@ fn launch_isolated(
     if launch.install_kiro_files {
         install_launch_files(&set, paths)?;
     }
+    let program = launch::resolve_program(source, inherited)?;
+    if strict {
+        let hide = launch.strict.map_or(&[][..], |s| &s.hide[..]);
+        return crate::strict::launch(paths, inherited, &set, &profile, hide, program, argv);
+    }
     let plan = LaunchPlan {
-        program: launch::resolve_program(source, inherited)?,
+        program,
         argv,
         env: LaunchEnv::new(paths, &profile, inherited)?,
     };
@@ -324,7 +357,9 @@ fn ask_identity(
     let observations: Vec<Observation> = match response {
         Response::Whoami(answers) => answers.into_iter().map(|a| a.observation).collect(),
         Response::Failed(observation) => vec![observation; profiles.len()],
-        Response::Events { .. } => unreachable!("the probe answers the request it was given"),
+        Response::Events { .. } | Response::Credentials(_) => {
+            unreachable!("the probe answers the request it was given")
+        }
     };
     Ok(profiles
         .iter()
@@ -499,7 +534,9 @@ fn audit_command(
                 "fix the finding above, then run the audit again",
             ));
         }
-        Response::Whoami(_) => unreachable!("the probe answers the request it was given"),
+        Response::Whoami(_) | Response::Credentials(_) => {
+            unreachable!("the probe answers the request it was given")
+        }
     };
     let rows = audit::rows(&events, &roles);
     if format == AuditFormat::Json {

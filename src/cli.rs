@@ -115,6 +115,22 @@ pub enum Command {
     /// The online side of whoami and audit --run (internal)
     #[command(name = "__probe", hide = true)]
     Probe,
+    /// Inside the strict sandbox: restore signals, then exec the program (internal)
+    #[command(name = "__sandbox-exec", hide = true)]
+    SandboxExec {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        argv: Vec<OsString>,
+    },
+    /// Inside the strict sandbox: a credential_process that asks the broker (internal)
+    #[command(name = "__credential-process", hide = true)]
+    CredentialProcess {
+        #[arg(long)]
+        socket: PathBuf,
+        #[arg(long)]
+        secret_file: PathBuf,
+        #[arg(long)]
+        profile: String,
+    },
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -148,6 +164,12 @@ pub struct InitArgs {
     /// Give the agent the file-writing tool (never for ~/.aws or ~/.kiro)
     #[arg(long)]
     pub allow_write_tool: bool,
+    /// Make strict containment the default for every launch (recorded in the isolated config)
+    #[arg(long, conflicts_with = "no_strict")]
+    pub strict: bool,
+    /// Make the default mode the default again
+    #[arg(long)]
+    pub no_strict: bool,
     /// Print what would change (diffs for text files) and write nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -160,7 +182,21 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StrictArgs {
+    /// Run inside the strict sandbox: host AWS files and the SSO token are unreachable,
+    /// kiro credentials come from a broker outside [default: as `init --strict` recorded]
+    #[arg(long)]
+    pub strict: bool,
+    /// With --strict: also hide this file or directory from the agent (repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub hide: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// Also check that this machine can run strict mode (bwrap, user namespaces)
+    #[arg(long)]
+    pub strict: bool,
     /// Print {"ok", "profiles", "findings": [{"code","severity","path","message","fix"}]}
     #[arg(long)]
     pub json: bool,
@@ -180,6 +216,8 @@ pub struct ChatArgs {
     /// Before launching, ask AWS who the profile is (as `whoami`); exit 3 if not as configured
     #[arg(long)]
     pub check_identity: bool,
+    #[command(flatten)]
+    pub strict: StrictArgs,
     /// The kiro-cli binary [default: $KIRO_AWS_KIRO_CLI, else kiro-cli on PATH]
     #[arg(long, value_name = "PATH")]
     pub kiro_cli: Option<PathBuf>,
@@ -192,6 +230,8 @@ pub struct ChatArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub profile: ProfileArg,
+    #[command(flatten)]
+    pub strict: StrictArgs,
     /// The command and its arguments
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,

@@ -8,6 +8,9 @@ use crate::profile::{self, ProfileSet, DEFAULT_REGISTRATION_SCOPES};
 pub const MANAGED_HEADER: &str = "# Managed by kiro-aws.";
 /// Comment line that records the default profile (both AWS parsers skip comments).
 const DEFAULT_MARKER: &str = "# kiro-aws:default-profile = ";
+/// Comment line that makes strict mode the default (`init --strict`); a team file may
+/// carry it too.
+const STRICT_MARKER: &str = "# kiro-aws:strict = true";
 
 pub fn is_managed(bytes: &[u8]) -> bool {
     bytes.starts_with(MANAGED_HEADER.as_bytes())
@@ -22,6 +25,10 @@ pub fn render(set: &ProfileSet) -> String {
          {DEFAULT_MARKER}{}\n",
         set.default_profile
     );
+    if set.strict {
+        out.push_str(STRICT_MARKER);
+        out.push('\n');
+    }
     for session in &set.sessions {
         out.push_str(&format!(
             "\n[sso-session {}]\nsso_start_url = {}\nsso_region = {}\nsso_registration_scopes = {}\n",
@@ -58,6 +65,8 @@ pub struct Parsed {
     pub default_profile: Option<(String, usize)>,
     /// Every profile section the strict reader saw, valid or not.
     pub profile_sections: Vec<String>,
+    /// The file carries the strict marker.
+    pub strict: bool,
     pub issues: Vec<Issue>,
 }
 
@@ -73,6 +82,10 @@ impl Parsed {
             self.profiles,
             self.default_profile.as_ref().map(|d| d.0.as_str()),
         )
+        .map(|set| ProfileSet {
+            strict: self.strict,
+            ..set
+        })
         .map_err(|(code, message)| {
             vec![Issue {
                 code,
@@ -105,11 +118,14 @@ pub fn parse(bytes: &[u8]) -> Parsed {
                 .map(|name| (name.trim().to_owned(), i + 1))
         })
     });
+    let strict = std::str::from_utf8(bytes)
+        .is_ok_and(|text| text.lines().any(|line| line.trim_end() == STRICT_MARKER));
     Parsed {
         sessions,
         profiles,
         default_profile,
         profile_sections,
+        strict,
         issues,
     }
 }
@@ -159,6 +175,14 @@ pub(crate) mod tests {
         expected.sessions[0].registration_scopes = Some(DEFAULT_REGISTRATION_SCOPES.into());
         assert_eq!(parse(text.as_bytes()).into_set().unwrap(), expected);
         assert_eq!(render(&expected), text, "rendering is a fixed point");
+
+        let strict = ProfileSet {
+            strict: true,
+            ..expected
+        };
+        let text = render(&strict);
+        assert!(text.contains("\n# kiro-aws:strict = true\n"));
+        assert_eq!(parse(text.as_bytes()).into_set().unwrap(), strict);
     }
 
     #[test]

@@ -8,16 +8,31 @@ use std::process::ExitCode;
 /// Exit codes are a public contract: scripts depend on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    Success = 0,
-    Failure = 1,
-    Usage = 2,
-    NotIsolated = 3,
-    MissingProgram = 4,
+    Success,
+    Failure,
+    Usage,
+    NotIsolated,
+    MissingProgram,
+    /// The exit status of a program kiro-aws ran and waited for (strict mode).
+    Program(u8),
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::NotIsolated => 3,
+            Exit::MissingProgram => 4,
+            Exit::Program(code) => code,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> Self {
-        ExitCode::from(exit as u8)
+        ExitCode::from(exit.code())
     }
 }
 
@@ -87,6 +102,12 @@ impl Error {
         .at(path)
     }
 
+    /// The same error under a more specific stable code.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+
     pub fn at(mut self, path: impl Into<PathBuf>) -> Self {
         self.path = Some(path.into());
         self
@@ -95,7 +116,7 @@ impl Error {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "code": self.code,
-            "exit": self.exit as u8,
+            "exit": self.exit.code(),
             "path": self.path.as_ref().map(|p| p.display().to_string()),
             "message": self.message,
             "fix": self.fix,

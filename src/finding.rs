@@ -229,6 +229,14 @@ pub const CODES: &[(&str, &str)] = &[
         "identity_error",
         "read the message; it is the AWS SDK's own",
     ),
+    (
+        "strict_bwrap_missing",
+        "install bubblewrap (`sudo apt-get install bubblewrap`), or set KIRO_AWS_BWRAP to its path",
+    ),
+    (
+        "strict_sandbox_failed",
+        "read bwrap's message; user namespaces must be allowed for it",
+    ),
 ];
 
 pub fn fix_for(code: &str) -> &'static str {

@@ -74,6 +74,7 @@ pub fn run(args: &InitArgs, paths: &Paths) -> Result<Exit> {
                 "dry_run": args.dry_run,
                 "profiles": set.names(),
                 "default_profile": set.default_profile,
+                "strict": set.strict,
                 "files": files,
             })
         );
@@ -98,10 +99,15 @@ pub fn run(args: &InitArgs, paths: &Paths) -> Result<Exit> {
         }
     }
     println!(
-        "{} profile(s): {} (default {}).{}",
+        "{} profile(s): {} (default {}{}).{}",
         set.profiles.len(),
         set.names().join(", "),
         set.default_profile,
+        if set.strict {
+            "; launches are strict"
+        } else {
+            ""
+        },
         if args.dry_run {
             " Nothing was written."
         } else {
@@ -137,6 +143,11 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
     let mut sessions = Vec::new();
     let mut profiles = Vec::new();
     let mut recorded_default = None;
+    // Strict mode, from --strict/--no-strict, else the team file, else the config already there.
+    let mut recorded_strict = std::fs::read(&paths.config)
+        .ok()
+        .filter(|b| config_file::is_managed(b))
+        .is_some_and(|b| config_file::parse(&b).strict);
     if let Some(file) = &args.from {
         let bytes = std::fs::read(file).map_err(|e| {
             bad(
@@ -168,6 +179,7 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
         }
         sessions = parsed.sessions;
         profiles = parsed.profiles;
+        recorded_strict |= parsed.strict;
         recorded_default = parsed
             .default_profile
             .map(|(name, line)| (name, format!("{}:{line}", file.display())));
@@ -262,21 +274,24 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
             )
         })?;
     }
-    ProfileSet::new(sessions, profiles, default).map_err(|(code, m)| match code {
-        "no_profiles" => bad(
-            code,
-            match &args.from {
-                Some(file) => format!("--from {}: {m}", file.display()),
-                None => m,
-            },
-            "add --profile kiro-NAME=ACCOUNT_ID:ROLE_NAME, or profiles to the team file",
-        ),
-        _ => bad(
-            code,
-            format!("{default_origin}: {m}"),
-            "name one of the profiles",
-        ),
-    })
+    let strict = args.strict || (recorded_strict && !args.no_strict);
+    ProfileSet::new(sessions, profiles, default)
+        .map(|set| ProfileSet { strict, ..set })
+        .map_err(|(code, m)| match code {
+            "no_profiles" => bad(
+                code,
+                match &args.from {
+                    Some(file) => format!("--from {}: {m}", file.display()),
+                    None => m,
+                },
+                "add --profile kiro-NAME=ACCOUNT_ID:ROLE_NAME, or profiles to the team file",
+            ),
+            _ => bad(
+                code,
+                format!("{default_origin}: {m}"),
+                "name one of the profiles",
+            ),
+        })
 }
 
 fn parse_profile_flag(flag: &str, session: &str) -> Result<Profile> {

@@ -12,11 +12,15 @@
 //! - Online (whoami, audit --run, chat --check-identity): `probe` runs `online` in a child
 //!   process with the agent's environment; `identity` judges what STS answered; `audit`
 //!   builds the CloudTrail queries and the table. Nothing else touches the network.
+//! - Strict mode: `sandbox` plans what to hide and the bwrap argv; `broker` hands kiro
+//!   credentials in over a Unix socket; `supervisor` runs the sandbox, its terminal and
+//!   its signals.
 
 pub mod agent;
 pub mod app;
 pub mod atomic_file;
 pub mod audit;
+pub mod broker;
 pub mod cli;
 pub mod config_file;
 pub mod error;
@@ -30,6 +34,9 @@ pub mod online;
 pub mod paths;
 pub mod probe;
 pub mod profile;
+pub mod sandbox;
 pub mod sdk_view;
 pub mod steering;
+pub mod strict;
+pub mod supervisor;
 pub mod verify;

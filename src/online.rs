@@ -59,6 +59,29 @@ async fn answer(request: Request) -> Response {
             answers.sort_by_key(|(index, _)| *index);
             Response::Whoami(answers.into_iter().map(|(_, a)| a).collect())
         }
+        Request::Credentials {
+            profile,
+            timeout_ms,
+        } => {
+            let timeout = Duration::from_millis(timeout_ms);
+            let work = async {
+                let config = sdk_config(&profile).await;
+                resolve(&config).await
+            };
+            match tokio::time::timeout(timeout, work).await {
+                Ok(Ok(c)) => Response::Credentials(crate::broker::RoleCredentials {
+                    access_key_id: c.access_key_id().to_owned(),
+                    secret_access_key: c.secret_access_key().to_owned(),
+                    session_token: c.session_token().unwrap_or_default().to_owned(),
+                    expiration: c
+                        .expiry()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_secs() as i64),
+                }),
+                Ok(Err(observation)) => Response::Failed(observation),
+                Err(_) => Response::Failed(timed_out(timeout)),
+            }
+        }
         Request::LookupEvents {
             profile,
             start,

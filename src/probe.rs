@@ -41,6 +41,8 @@ pub enum Request {
         profiles: Vec<String>,
         timeout_ms: u64,
     },
+    /// Role credentials for one profile, for the strict-mode broker.
+    Credentials { profile: String, timeout_ms: u64 },
     /// CloudTrail `LookupEvents` with one profile, between two instants (Unix seconds).
     LookupEvents {
         profile: String,
@@ -77,6 +79,7 @@ pub enum Response {
         /// True when `max_events` stopped the lookup before the start of the window.
         truncated: bool,
     },
+    Credentials(crate::broker::RoleCredentials),
     Failed(Observation),
 }
 
@@ -96,7 +99,8 @@ pub fn child_env(
     Ok(env.into_iter().collect())
 }
 
-/// Run `request` in the child; `label` is what the progress line says on a terminal.
+/// Run `request` in the child; `label` is what the progress line says on a terminal
+/// (empty: no progress line, as when the terminal belongs to the sandboxed agent).
 /// The child enforces the request's timeout; this side kills it a little after that.
 pub fn call(
     paths: &Paths,
@@ -106,9 +110,9 @@ pub fn call(
     label: &str,
 ) -> Result<Response> {
     let timeout = Duration::from_millis(match request {
-        Request::Whoami { timeout_ms, .. } | Request::LookupEvents { timeout_ms, .. } => {
-            *timeout_ms
-        }
+        Request::Whoami { timeout_ms, .. }
+        | Request::Credentials { timeout_ms, .. }
+        | Request::LookupEvents { timeout_ms, .. } => *timeout_ms,
     });
     let exe = std::env::current_exe()
         .map_err(|e| Error::io("/proc/self/exe", "find kiro-aws itself", e))?;
@@ -200,7 +204,7 @@ impl<'a> Progress<'a> {
         Progress {
             label,
             shown: false,
-            enabled: std::io::stderr().is_terminal(),
+            enabled: !label.is_empty() && std::io::stderr().is_terminal(),
             frame: 0,
         }
     }

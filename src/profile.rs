@@ -87,6 +87,8 @@ pub struct ProfileSet {
     pub sessions: Vec<SsoSession>,
     pub profiles: Vec<Profile>,
     pub default_profile: String,
+    /// Launches run in the strict sandbox unless told otherwise (`init --strict`).
+    pub strict: bool,
 }
 
 impl ProfileSet {
@@ -121,6 +123,7 @@ impl ProfileSet {
             sessions,
             profiles,
             default_profile,
+            strict: false,
         })
     }
 

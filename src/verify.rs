@@ -22,6 +22,11 @@ pub struct Report {
     pub ok: bool,
     pub profiles: Vec<String>,
     pub findings: Vec<Finding>,
+    /// Launches are strict by default (`init --strict`).
+    pub strict_default: bool,
+    /// With `verify --strict`: whether this machine can run strict mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
     #[serde(skip)]
     pub set: Option<ProfileSet>,
 }
@@ -59,6 +64,8 @@ pub fn verify(paths: &Paths, inherited: &[(OsString, OsString)]) -> Report {
     Report {
         ok,
         profiles: set.as_ref().map(ProfileSet::names).unwrap_or_default(),
+        strict_default: set.as_ref().is_some_and(|s| s.strict),
+        strict: None,
         findings,
         set: if ok { set } else { None },
     }
@@ -437,4 +444,30 @@ mod tests {
             .unwrap()
             .contains("sso-session `s`"));
     }
+}
+
+/// `verify --strict`: can this machine build the strict sandbox for these files? Builds
+/// it once around `true`, exactly as a launch would, and reports why not.
+pub fn check_strict(report: &mut Report, paths: &Paths, inherited: &[(OsString, OsString)]) {
+    let Some(set) = report.set.as_ref() else {
+        return;
+    };
+    let outcome = crate::strict::prepare(paths, inherited, set, &set.default_profile, &[])
+        .and_then(|prepared| crate::strict::preflight(&prepared));
+    if let Err(error) = outcome {
+        let code = match error.code {
+            "strict_bwrap_missing" => "strict_bwrap_missing",
+            _ => "strict_sandbox_failed",
+        };
+        let path = error
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "bwrap".into());
+        let mut finding = Finding::error(code, path, error.message);
+        finding.fix = error.fix;
+        report.findings.push(finding);
+        report.ok = false;
+    }
+    report.strict = Some(report.ok);
 }

@@ -1,0 +1,333 @@
+//! Strict mode's sandbox, as a plain value: what to hide and the `bwrap` argument vector
+//! that hides it. [`crate::supervisor`] runs it; [`crate::broker`] hands credentials in.
+//!
+//! Inside, `~/.aws` is an empty read-only tmpfs with only `~/.aws/kiro` bound back,
+//! read-only, so the host config, credentials, SSO token cache and CLI cache are gone,
+//! including files created there after launch. Symlinks under `~/.aws` and `--hide`
+//! paths are resolved and their real targets masked too. A new user and PID namespace with
+//! a fresh `/proc`, no capabilities and no further user namespaces keep the masks in
+//! place and the processes outside out of reach.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskKind {
+    /// Covered by an empty read-only tmpfs.
+    Dir,
+    /// Covered by an empty read-only file.
+    File,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mask {
+    pub path: PathBuf,
+    pub kind: MaskKind,
+}
+
+/// Everything the sandbox needs, with every path already resolved (no symlinks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    /// The real `~/.aws`.
+    pub aws_dir: PathBuf,
+    /// The real `~/.aws/kiro`, bound back read-only.
+    pub kiro_dir: PathBuf,
+    /// Symlink targets, `--hide` paths and inherited credential files, outside `aws_dir`.
+    pub masks: Vec<Mask>,
+    /// The directory of every strict session's broker; hidden but for `run_dir`.
+    pub runtime_dir: PathBuf,
+    /// This session's broker directory (socket, sandbox config), bound back read-only.
+    pub run_dir: PathBuf,
+    /// An empty file used to cover file masks.
+    pub empty_file: PathBuf,
+    pub cwd: PathBuf,
+    /// The descriptor bwrap reports the namespace and the exit code on.
+    pub status_fd: i32,
+    /// This binary, which resets signal dispositions inside and then execs the program.
+    pub exe: PathBuf,
+    /// The program (resolved) and its arguments.
+    pub argv: Vec<OsString>,
+}
+
+/// The hidden command that runs inside the sandbox before the program.
+pub const SHIM: &str = "__sandbox-exec";
+
+/// The `bwrap` arguments (without `bwrap` itself) for `spec`.
+pub fn bwrap_args(spec: &Spec) -> Vec<OsString> {
+    let mut args: Vec<OsString> = Vec::new();
+    let mut push = |items: &[&dyn AsRef<std::ffi::OsStr>]| {
+        args.extend(items.iter().map(|i| i.as_ref().to_owned()));
+    };
+    push(&[
+        &"--unshare-user",
+        &"--disable-userns",
+        &"--unshare-pid",
+        &"--die-with-parent",
+        &"--cap-drop",
+        &"ALL",
+        &"--bind",
+        &"/",
+        &"/",
+        &"--dev",
+        &"/dev",
+        &"--proc",
+        &"/proc",
+    ]);
+    // Other sessions' brokers are hidden; this session's is visible, read-only.
+    push(&[&"--perms", &"0700", &"--tmpfs", &spec.runtime_dir]);
+    push(&[&"--ro-bind", &spec.run_dir, &spec.run_dir]);
+    push(&[&"--perms", &"0700", &"--tmpfs", &spec.aws_dir]);
+    push(&[&"--ro-bind", &spec.kiro_dir, &spec.kiro_dir]);
+    push(&[&"--remount-ro", &spec.aws_dir]);
+    for mask in &spec.masks {
+        match mask.kind {
+            MaskKind::Dir => {
+                push(&[&"--perms", &"0700", &"--tmpfs", &mask.path]);
+                push(&[&"--remount-ro", &mask.path]);
+            }
+            MaskKind::File => push(&[&"--ro-bind", &spec.empty_file, &mask.path]),
+        }
+    }
+    push(&[
+        &"--json-status-fd",
+        &spec.status_fd.to_string(),
+        &"--chdir",
+        &spec.cwd,
+        &"--",
+        &spec.exe,
+        &SHIM,
+    ]);
+    args.extend(spec.argv.iter().cloned());
+    args
+}
+
+/// Paths the sandbox hides besides `~/.aws`: the real targets of symlinks found under
+/// `~/.aws` (so `~/.aws/sso -> /data/sso` does not leave `/data/sso` readable), every
+/// `hide` path (resolved), and the files inherited credential variables name. Paths
+/// inside the real `~/.aws` are covered already and left out.
+pub fn masks(
+    aws_dir: &Path,
+    hide: &[PathBuf],
+    inherited: &[(OsString, OsString)],
+) -> Result<Vec<Mask>> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![(aws_dir.to_path_buf(), 0)];
+    let mut seen = 0;
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > 100_000 {
+                return Err(Error::not_isolated(
+                    format!(
+                        "{} holds too many files to check for symlinks",
+                        aws_dir.display()
+                    ),
+                    "clean up ~/.aws (the CLI cache can be deleted)",
+                ));
+            }
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_symlink() => candidates.push(path),
+                Ok(t) if t.is_dir() && depth < 8 => stack.push((path, depth + 1)),
+                _ => {}
+            }
+        }
+    }
+    for path in hide {
+        if std::fs::symlink_metadata(path).is_err() {
+            return Err(Error::input(
+                "hide_path_missing",
+                format!("--hide {}: no such file or directory", path.display()),
+                "create it first, or hide the directory that will hold it",
+            ));
+        }
+        candidates.push(path.clone());
+    }
+    for name in [
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    ] {
+        if let Some(value) = crate::launch::var(inherited, name) {
+            candidates.push(PathBuf::from(value));
+        }
+    }
+    let mut masks: Vec<Mask> = Vec::new();
+    for candidate in candidates {
+        // A dangling link or a vanished file has nothing to hide now.
+        let Ok(real) = std::fs::canonicalize(&candidate) else {
+            continue;
+        };
+        if real.starts_with(aws_dir) || real == Path::new("/") {
+            continue;
+        }
+        let kind = if real.is_dir() {
+            MaskKind::Dir
+        } else {
+            MaskKind::File
+        };
+        if !masks.iter().any(|m| m.path == real) {
+            masks.push(Mask { path: real, kind });
+        }
+    }
+    masks.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(masks)
+}
+
+/// Refuse a spec whose masks would cover what the session needs: the isolated files, the
+/// broker, this binary or the working directory (a `--hide` of a parent, say).
+pub fn check(spec: &Spec) -> Result<()> {
+    let needed = [&spec.kiro_dir, &spec.run_dir, &spec.exe, &spec.cwd];
+    for mask in &spec.masks {
+        if let Some(needed) = needed.iter().find(|n| n.starts_with(&mask.path)) {
+            return Err(Error::input(
+                "hide_covers_needed_path",
+                format!(
+                    "hiding {} would also hide {}, which the session needs",
+                    mask.path.display(),
+                    needed.display()
+                ),
+                "hide a narrower path",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Why bwrap refused, from its message, and what fixes it.
+pub fn failure_fix(stderr: &str) -> &'static str {
+    let s = stderr.to_ascii_lowercase();
+    if s.contains("setting up uid map") || s.contains("apparmor") {
+        "AppArmor blocks user namespaces for bwrap: allow it (Ubuntu: `sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0`, or an AppArmor profile for /usr/bin/bwrap)"
+    } else if s.contains("namespace") || s.contains("operation not permitted") {
+        "enable unprivileged user namespaces (`sudo sysctl kernel.unprivileged_userns_clone=1` and `user.max_user_namespaces` above 0), or run outside a container that forbids them"
+    } else {
+        "read bwrap's message above; `kiro-aws verify --strict` checks this machine"
+    }
+}
+
+/// The macOS equivalent: a `sandbox-exec` profile that denies reading the same paths.
+/// macOS has no PID namespaces, so there the broker can only check its secret.
+pub fn seatbelt_profile(aws_dir: &Path, kiro_dir: &Path, masks: &[Mask]) -> String {
+    let quote = |p: &Path| {
+        format!(
+            "\"{}\"",
+            p.display()
+                .to_string()
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+        )
+    };
+    let mut out = String::from(
+        "(version 1)\n(allow default)\n; kiro-aws strict mode: the host AWS files are not readable\n",
+    );
+    out.push_str(&format!(
+        "(deny file-read* file-write* (subpath {}))\n",
+        quote(aws_dir)
+    ));
+    for mask in masks {
+        let filter = match mask.kind {
+            MaskKind::Dir => "subpath",
+            MaskKind::File => "literal",
+        };
+        out.push_str(&format!(
+            "(deny file-read* file-write* ({filter} {}))\n",
+            quote(&mask.path)
+        ));
+    }
+    out.push_str(&format!(
+        "(allow file-read* (subpath {}))\n(deny file-write* (subpath {}))\n",
+        quote(kiro_dir),
+        quote(kiro_dir)
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> Spec {
+        Spec {
+            aws_dir: "/home/dev/.aws".into(),
+            kiro_dir: "/home/dev/.aws/kiro".into(),
+            masks: vec![
+                Mask {
+                    path: "/data/sso".into(),
+                    kind: MaskKind::Dir,
+                },
+                Mask {
+                    path: "/home/dev/secret.txt".into(),
+                    kind: MaskKind::File,
+                },
+            ],
+            runtime_dir: "/run/user/1000/kiro-aws".into(),
+            run_dir: "/run/user/1000/kiro-aws/run-42".into(),
+            empty_file: "/run/user/1000/kiro-aws/run-42/empty".into(),
+            cwd: "/home/dev/project".into(),
+            status_fd: 5,
+            exe: "/usr/local/bin/kiro-aws".into(),
+            argv: ["/usr/bin/kiro-cli", "chat"].map(OsString::from).to_vec(),
+        }
+    }
+
+    #[test]
+    fn the_bwrap_argv_is_a_plain_value() {
+        let expected = "--unshare-user --disable-userns --unshare-pid --die-with-parent \
+            --cap-drop ALL --bind / / --dev /dev --proc /proc \
+            --perms 0700 --tmpfs /run/user/1000/kiro-aws \
+            --ro-bind /run/user/1000/kiro-aws/run-42 /run/user/1000/kiro-aws/run-42 \
+            --perms 0700 --tmpfs /home/dev/.aws \
+            --ro-bind /home/dev/.aws/kiro /home/dev/.aws/kiro \
+            --remount-ro /home/dev/.aws \
+            --perms 0700 --tmpfs /data/sso --remount-ro /data/sso \
+            --ro-bind /run/user/1000/kiro-aws/run-42/empty /home/dev/secret.txt \
+            --json-status-fd 5 --chdir /home/dev/project \
+            -- /usr/local/bin/kiro-aws __sandbox-exec /usr/bin/kiro-cli chat";
+        let args: Vec<String> = bwrap_args(&spec())
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        assert_eq!(args.join(" "), expected);
+    }
+
+    #[test]
+    fn the_seatbelt_profile_is_a_plain_value() {
+        let s = spec();
+        assert_eq!(
+            seatbelt_profile(&s.aws_dir, &s.kiro_dir, &s.masks),
+            "(version 1)\n(allow default)\n; kiro-aws strict mode: the host AWS files are not readable\n\
+             (deny file-read* file-write* (subpath \"/home/dev/.aws\"))\n\
+             (deny file-read* file-write* (subpath \"/data/sso\"))\n\
+             (deny file-read* file-write* (literal \"/home/dev/secret.txt\"))\n\
+             (allow file-read* (subpath \"/home/dev/.aws/kiro\"))\n\
+             (deny file-write* (subpath \"/home/dev/.aws/kiro\"))\n"
+        );
+    }
+
+    #[test]
+    fn a_mask_may_not_cover_what_the_session_needs() {
+        let mut s = spec();
+        assert!(check(&s).is_ok());
+        s.masks.push(Mask {
+            path: "/home/dev".into(),
+            kind: MaskKind::Dir,
+        });
+        assert_eq!(check(&s).unwrap_err().code, "hide_covers_needed_path");
+    }
+
+    #[test]
+    fn failures_map_to_their_fix() {
+        assert!(failure_fix("bwrap: setting up uid map: Permission denied").contains("AppArmor"));
+        assert!(
+            failure_fix("bwrap: Creating new namespace failed: Operation not permitted")
+                .contains("user namespaces")
+        );
+    }
+}

@@ -1,0 +1,367 @@
+//! Running the sandbox: kiro-aws stays outside as the parent (the broker lives in it),
+//! forwards signals, keeps the terminal working and returns the agent's exit status.
+//!
+//! On a terminal the sandbox gets a pseudo-terminal of its own, and kiro-aws copies bytes
+//! and window sizes between it and the real one: keystrokes and resizes reach the agent,
+//! and nothing inside can push characters into the real terminal (`TIOCSTI`), which would
+//! run them in the user's shell after the session. Without a terminal the sandbox runs in
+//! a new session with no controlling terminal at all.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use nix::libc;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+use crate::error::{Error, Result};
+
+/// Signals kiro-aws handles itself (through a signalfd) while the sandbox runs.
+const HANDLED: [Signal; 6] = [
+    Signal::SIGCHLD,
+    Signal::SIGWINCH,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+];
+
+/// Signals that are passed on to the sandbox's process group. bwrap ignores them (so it
+/// does not die and take the sandbox with it); the shim restores them for the program.
+pub const FORWARDED: [Signal; 4] = [
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+];
+
+/// Block the handled signals in this thread and every thread started after it. Call
+/// before starting any thread, so that no other thread takes them.
+pub fn block_signals() -> Result<SigSet> {
+    let mut set = SigSet::empty();
+    for s in HANDLED {
+        set.add(s);
+    }
+    nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(|e| {
+        Error::other(
+            "signal_setup_failed",
+            format!("could not block signals: {e}"),
+            "report this as a bug",
+        )
+    })?;
+    Ok(set)
+}
+
+/// What came out of the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// The exit status to return: the program's, or 128 + signal.
+    pub status: u8,
+    /// bwrap reported the program's exit (false: the sandbox failed before it ran).
+    pub ran: bool,
+}
+
+/// A pipe for bwrap's `--json-status-fd`; the write end is passed to bwrap by number.
+pub fn status_pipe() -> Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| {
+        Error::other(
+            "pipe_failed",
+            format!("could not create a pipe: {e}"),
+            "report this as a bug",
+        )
+    })
+}
+
+/// Run `bwrap args` with exactly `env`, until it exits. `pid_namespace` receives the
+/// sandbox's PID namespace inode as soon as bwrap reports it.
+pub fn run(
+    bwrap: &Path,
+    args: &[OsString],
+    env: &BTreeMap<OsString, OsString>,
+    signals: SigSet,
+    (status_read, status_write): (OwnedFd, OwnedFd),
+    pid_namespace: Arc<OnceLock<u64>>,
+) -> Result<Outcome> {
+    let terminal = unsafe { libc::isatty(0) == 1 && libc::isatty(1) == 1 };
+    let pty = if terminal { Some(Pty::open()?) } else { None };
+    let status_fd = status_write.as_raw_fd();
+
+    let mut command = Command::new(bwrap);
+    command.args(args).env_clear().envs(env);
+    if let Some(pty) = &pty {
+        let slave = |pty: &Pty| -> Result<Stdio> {
+            Ok(Stdio::from(pty.slave.try_clone().map_err(|e| {
+                Error::io("/dev/ptmx", "duplicate the terminal", e)
+            })?))
+        };
+        command
+            .stdin(slave(pty)?)
+            .stdout(slave(pty)?)
+            .stderr(slave(pty)?);
+    }
+    let controlling_tty = pty.is_some();
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if controlling_tty && libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            for s in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(s, libc::SIG_IGN);
+            }
+            if libc::fcntl(status_fd, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| Error::io(bwrap, "start bwrap", e))?;
+    drop(status_write);
+    let group = nix::unistd::Pid::from_raw(-(child.id() as i32));
+
+    let exit_code: Arc<Mutex<Option<i64>>> = Arc::default();
+    let reader = {
+        let exit_code = Arc::clone(&exit_code);
+        std::thread::spawn(move || {
+            for line in BufReader::new(std::fs::File::from(status_read)).lines() {
+                let Ok(line) = line else { break };
+                let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else {
+                    continue;
+                };
+                if let Some(ns) = json.get("pid-namespace").and_then(|v| v.as_u64()) {
+                    let _ = pid_namespace.set(ns);
+                }
+                if let Some(code) = json.get("exit-code").and_then(|v| v.as_i64()) {
+                    *exit_code.lock().unwrap_or_else(|e| e.into_inner()) = Some(code);
+                }
+            }
+        })
+    };
+
+    let sfd = SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC).map_err(|e| {
+        Error::other(
+            "signal_setup_failed",
+            format!("signalfd: {e}"),
+            "report this as a bug",
+        )
+    })?;
+    let _raw = pty.as_ref().map(|_| RawTerminal::enter());
+    let status = loop {
+        if let Some(pty) = &pty {
+            pty.pump(&sfd)?;
+        }
+        // Non-blocking read: the pump above returns when a signal is pending.
+        let info = match sfd.read_signal() {
+            Ok(Some(info)) => info,
+            Ok(None) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                return Err(Error::other(
+                    "signal_setup_failed",
+                    format!("signalfd: {e}"),
+                    "report this as a bug",
+                ))
+            }
+        };
+        let signal = Signal::try_from(info.ssi_signo as i32).ok();
+        match signal {
+            Some(Signal::SIGCHLD) => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    break status;
+                }
+            }
+            Some(Signal::SIGWINCH) => {
+                if let Some(pty) = &pty {
+                    pty.copy_size();
+                }
+            }
+            Some(s) if FORWARDED.contains(&s) => {
+                let _ = nix::sys::signal::kill(group, s);
+            }
+            _ => {}
+        }
+    };
+    if let Some(pty) = &pty {
+        pty.drain();
+    }
+    let _ = reader.join();
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1);
+    let ran = exit_code
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_some();
+    Ok(Outcome {
+        status: u8::try_from(code).unwrap_or(1),
+        ran,
+    })
+}
+
+/// The sandbox's own pseudo-terminal and the loop that joins it to the real one.
+struct Pty {
+    master: OwnedFd,
+    slave: OwnedFd,
+    /// The real terminal still has input to give.
+    input_open: std::cell::Cell<bool>,
+}
+
+impl Pty {
+    fn open() -> Result<Pty> {
+        let size = window_size(0);
+        let termios = nix::sys::termios::tcgetattr(std::io::stdin()).ok();
+        let pty = nix::pty::openpty(size.as_ref(), termios.as_ref())
+            .map_err(|e| Error::io("/dev/ptmx", "open a terminal for the sandbox", e.into()))?;
+        for fd in [&pty.master, &pty.slave] {
+            // Not inherited by anything but bwrap's standard streams.
+            unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+        Ok(Pty {
+            master: pty.master,
+            slave: pty.slave,
+            input_open: std::cell::Cell::new(true),
+        })
+    }
+
+    /// Copy bytes both ways until a signal is pending.
+    fn pump(&self, sfd: &SignalFd) -> Result<()> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let stdin = unsafe { BorrowedFd::borrow_raw(0) };
+        loop {
+            let input_events = if self.input_open.get() {
+                PollFlags::POLLIN
+            } else {
+                PollFlags::empty()
+            };
+            let mut fds = [
+                PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+                PollFd::new(self.master.as_fd(), PollFlags::POLLIN),
+                PollFd::new(stdin, input_events),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    return Err(Error::other(
+                        "poll_failed",
+                        format!("poll: {e}"),
+                        "report this as a bug",
+                    ))
+                }
+                Ok(_) => {}
+            }
+            let ready = |fd: &PollFd| {
+                fd.revents().is_some_and(|r| {
+                    r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)
+                })
+            };
+            let (signal, master, input) = (ready(&fds[0]), ready(&fds[1]), ready(&fds[2]));
+            if master && !copy(self.master.as_raw_fd(), 1) {
+                // The sandbox side is closed; wait for the exit signal only.
+                return Ok(());
+            }
+            if input && self.input_open.get() && !copy(0, self.master.as_raw_fd()) {
+                self.input_open.set(false);
+            }
+            if signal {
+                return Ok(());
+            }
+        }
+    }
+
+    fn copy_size(&self) {
+        if let Some(size) = window_size(0) {
+            unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+        }
+    }
+
+    /// Output the sandbox wrote just before it exited.
+    fn drain(&self) {
+        unsafe {
+            let flags = libc::fcntl(self.master.as_raw_fd(), libc::F_GETFL);
+            libc::fcntl(
+                self.master.as_raw_fd(),
+                libc::F_SETFL,
+                flags | libc::O_NONBLOCK,
+            );
+        }
+        while copy(self.master.as_raw_fd(), 1) {}
+    }
+}
+
+/// One read from `from`, written whole to `to`; false at end of input or on error.
+fn copy(from: RawFd, to: RawFd) -> bool {
+    let mut buf = [0u8; 8192];
+    let n = unsafe { libc::read(from, buf.as_mut_ptr().cast(), buf.len()) };
+    if n <= 0 {
+        return false;
+    }
+    let mut out = unsafe { std::fs::File::from_raw_fd(to) };
+    let ok = out.write_all(&buf[..n as usize]).is_ok();
+    std::mem::forget(out);
+    ok
+}
+
+fn window_size(fd: RawFd) -> Option<nix::pty::Winsize> {
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    (unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0).then_some(size)
+}
+
+/// The real terminal in raw mode (every byte goes to the sandbox's terminal, whose own
+/// line discipline does the rest); restored when dropped.
+struct RawTerminal(Option<nix::sys::termios::Termios>);
+
+impl RawTerminal {
+    fn enter() -> RawTerminal {
+        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+        let saved = tcgetattr(std::io::stdin()).ok();
+        if let Some(saved) = &saved {
+            let mut raw = saved.clone();
+            cfmakeraw(&mut raw);
+            let _ = tcsetattr(std::io::stdin(), SetArg::TCSANOW, &raw);
+        }
+        RawTerminal(saved)
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.0 {
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin(),
+                nix::sys::termios::SetArg::TCSADRAIN,
+                saved,
+            );
+        }
+    }
+}
+
+/// The shim inside the sandbox: restore the signals bwrap ignores, then exec the program.
+pub fn shim(argv: &[OsString]) -> Error {
+    for s in FORWARDED {
+        unsafe { libc::signal(s as libc::c_int, libc::SIG_DFL) };
+    }
+    let Some(program) = argv.first() else {
+        return Error::input(
+            "no_command",
+            "nothing to run in the sandbox",
+            "report this as a bug",
+        );
+    };
+    let err = Command::new(program).args(&argv[1..]).exec();
+    Error::io(program, "start the program in the sandbox", err)
+}
