@@ -354,18 +354,31 @@ fn ask_identity(
     };
     let label = format!("asking AWS who {} is", profiles.join(", "));
     let response = probe::call(paths, &profiles[0], inherited, &request, &label)?;
-    let observations: Vec<Observation> = match response {
-        Response::Whoami(answers) => answers.into_iter().map(|a| a.observation).collect(),
-        Response::Failed(observation) => vec![observation; profiles.len()],
+    let mut answers = match response {
+        Response::Whoami(answers) => answers,
+        Response::Failed(observation) => profiles
+            .iter()
+            .map(|profile| probe::ProfileObservation {
+                profile: profile.clone(),
+                observation: observation.clone(),
+            })
+            .collect(),
         Response::Events { .. } | Response::Credentials(_) => {
             unreachable!("the probe answers the request it was given")
         }
     };
     Ok(profiles
         .iter()
-        .zip(observations)
-        .map(|(name, observation)| {
+        .map(|name| {
             let profile = set.profile(name).expect("selected from the set");
+            // Matched by name: a profile the probe did not answer for is not proven.
+            let observation = match answers.iter().position(|a| &a.profile == name) {
+                Some(i) => answers.swap_remove(i).observation,
+                None => Observation::Failed {
+                    kind: identity::FailureKind::Other,
+                    message: "the online probe gave no answer for this profile".into(),
+                },
+            };
             identity::check(
                 profile,
                 &observation,
@@ -451,6 +464,7 @@ fn audit_command(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let window = audit::Window::parse(&args.since, args.until.as_deref(), now)?;
+    audit::check_event_data_store(&args.event_data_store)?;
     let set = prove_keeping(paths, inherited, &probe::ENDPOINT_OVERRIDES)?;
     let roles = audit::roles(&set);
     if !args.run {
@@ -528,11 +542,21 @@ fn audit_command(
             for finding in &checked.findings {
                 eprintln!("kiro-aws: {finding}");
             }
-            return Err(Error::other(
+            let failed = Error::other(
                 "audit_failed",
                 format!("CloudTrail LookupEvents as {profile} failed"),
                 "fix the finding above, then run the audit again",
-            ));
+            );
+            // A missing or expired sign-in is exit 3, as for whoami.
+            let login = checked
+                .findings
+                .iter()
+                .any(|f| f.code == "sso_login_required");
+            return Err(if login {
+                Error::identity_not_proven(failed.message, failed.fix).with_code("audit_failed")
+            } else {
+                failed
+            });
         }
         Response::Whoami(_) | Response::Credentials(_) => {
             unreachable!("the probe answers the request it was given")

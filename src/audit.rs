@@ -126,6 +126,24 @@ fn lake_time(secs: i64) -> String {
     rfc3339(secs).trim_end_matches('Z').replacen('T', " ", 1)
 }
 
+/// The event data store goes into the query's `FROM` as it is: an ID or an ARN only.
+pub fn check_event_data_store(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 256
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_:/.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::input(
+            "bad_event_data_store",
+            format!("--event-data-store `{id}` is not an event data store ID or ARN"),
+            "give the ID (or ARN) from `aws cloudtrail list-event-data-stores`",
+        ))
+    }
+}
+
 /// The regular expression for the session-issuer names of `role`.
 fn issuer_pattern(role: &str) -> String {
     // Role names may hold `.` and `+`, which a regular expression would read as operators.

@@ -207,10 +207,11 @@ pub fn render(checked: &[Checked]) -> String {
         let state = if c.ok { "ok" } else { "FAILED" };
         match (&c.account, &c.role) {
             (Some(account), Some(role)) => out.push_str(&format!(
-                "{state:6} {}: account {account}, role {role}, user {}, from {}\n",
+                "{state:6} {}: account {account}, role {role}, user {}, from {}\n       {}\n",
                 c.profile,
                 c.user.as_deref().unwrap_or("?"),
                 c.source.as_deref().unwrap_or("?"),
+                c.arn.as_deref().unwrap_or(""),
             )),
             _ => out.push_str(&format!(
                 "{state:6} {}: expected account {}, role {}\n",

@@ -123,9 +123,19 @@ fn timed_out(timeout: Duration) -> Observation {
 /// The SDK configuration an SDK in the agent would load for `profile`, with a TLS stack
 /// that needs no C toolchain.
 async fn sdk_config(profile: &str) -> aws_config::SdkConfig {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    // As the builder's own HTTPS client, plus HTTPS_PROXY / NO_PROXY like the agent's CLI.
+    let http =
+        aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+            let mut connector = aws_smithy_http_client::Connector::builder()
+                .proxy_config(aws_smithy_http_client::proxy::ProxyConfig::from_env());
+            connector.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                connector.set_sleep_impl(components.sleep_impl());
+            }
+            connector
+                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                .build()
+        });
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
         .profile_name(profile)

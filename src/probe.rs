@@ -24,9 +24,10 @@ pub const COMMAND: &str = "__probe";
 
 /// Endpoint overrides the child keeps from the caller's environment, although the agent's
 /// environment removes them: they let whoami and audit reach VPC endpoints (or a test's
-/// loopback server). Only the services the probe calls.
-pub const ENDPOINT_OVERRIDES: [&str; 5] = [
-    "AWS_ENDPOINT_URL",
+/// loopback server). Only the services the probe calls, each by name (not the catch-all
+/// `AWS_ENDPOINT_URL`), and only `https://` or loopback `http://`: the SSO endpoints
+/// receive the bearer token.
+pub const ENDPOINT_OVERRIDES: [&str; 4] = [
     "AWS_ENDPOINT_URL_STS",
     "AWS_ENDPOINT_URL_SSO",
     "AWS_ENDPOINT_URL_SSO_OIDC",
@@ -83,18 +84,48 @@ pub enum Response {
     Failed(Observation),
 }
 
+/// An endpoint the probe may send credentials or the SSO token to.
+fn endpoint_allowed(url: &str) -> bool {
+    let loopback = |rest: &str| {
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        let host = match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            _ => authority,
+        };
+        matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+    };
+    url.starts_with("https://") || url.strip_prefix("http://").is_some_and(loopback)
+}
+
 /// The child's whole environment: the agent's (for `profile`) plus the caller's
-/// endpoint overrides.
+/// endpoint overrides, and without the agent's user-agent tag, so that kiro-aws's own
+/// calls are not counted as the agent's.
 pub fn child_env(
     paths: &Paths,
     profile: &str,
     inherited: &[(OsString, OsString)],
 ) -> Result<Vec<(OsString, OsString)>> {
     let mut env = LaunchEnv::new(paths, profile, inherited)?.apply(inherited);
+    env.remove(std::ffi::OsStr::new("AWS_EXECUTION_ENV"));
+    if let Some(value) = crate::launch::var(inherited, "AWS_EXECUTION_ENV") {
+        env.insert("AWS_EXECUTION_ENV".into(), value.to_owned());
+    }
     for (name, value) in inherited {
-        if ENDPOINT_OVERRIDES.iter().any(|o| name == o) {
-            env.insert(name.clone(), value.clone());
+        if !ENDPOINT_OVERRIDES.iter().any(|o| name == o) {
+            continue;
         }
+        let url = value.to_string_lossy();
+        if !endpoint_allowed(&url) {
+            return Err(Error::input(
+                "endpoint_refused",
+                format!(
+                    "{}={url}: only https:// endpoints (or http:// on loopback) may receive AWS credentials",
+                    name.to_string_lossy()
+                ),
+                "use an https:// endpoint, or unset the variable",
+            ));
+        }
+        env.insert(name.clone(), value.clone());
     }
     Ok(env.into_iter().collect())
 }
@@ -114,8 +145,8 @@ pub fn call(
         | Request::Credentials { timeout_ms, .. }
         | Request::LookupEvents { timeout_ms, .. } => *timeout_ms,
     });
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::io("/proc/self/exe", "find kiro-aws itself", e))?;
+    // This very binary, even if the file on disk was replaced since it started.
+    let exe = std::path::PathBuf::from("/proc/self/exe");
     let mut child = Command::new(&exe)
         .arg(COMMAND)
         .env_clear()
@@ -147,11 +178,14 @@ pub fn call(
     let deadline = started + timeout + Duration::from_secs(2);
     let mut progress = Progress::new(label);
     let status = loop {
-        if let Some(status) = child
-            .try_wait()
-            .map_err(|e| Error::io(&exe, "wait for the online probe", e))?
-        {
-            break status;
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::io(&exe, "wait for the online probe", e));
+            }
         }
         if Instant::now() >= deadline {
             let _ = child.kill();
@@ -159,7 +193,10 @@ pub fn call(
             progress.finish();
             return Ok(Response::Failed(Observation::Failed {
                 kind: crate::identity::FailureKind::Timeout,
-                message: format!("no answer within {} s", timeout.as_secs_f32()),
+                message: format!(
+                    "the online probe did not finish within {} s and was stopped",
+                    deadline.duration_since(started).as_secs_f32()
+                ),
             }));
         }
         progress.tick(started.elapsed());
@@ -230,5 +267,56 @@ impl<'a> Progress<'a> {
             eprint!("\r\x1b[2K");
             self.shown = false;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn only_tls_or_loopback_endpoints_get_credentials() {
+        for ok in [
+            "https://sts.eu-west-1.amazonaws.com",
+            "https://vpce-1.sts.eu-west-1.vpce.amazonaws.com/",
+            "http://127.0.0.1:4566",
+            "http://localhost:8080/",
+            "http://[::1]:9000",
+        ] {
+            assert!(endpoint_allowed(ok), "{ok}");
+        }
+        for bad in [
+            "http://evil.example.com",
+            "http://127.0.0.1.evil.example.com",
+            "http://localhost.evil:80",
+            "ftp://127.0.0.1",
+            "",
+        ] {
+            assert!(!endpoint_allowed(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_probe_keeps_the_callers_execution_env_untagged() {
+        let paths = Paths::new(std::path::Path::new("/home/u"));
+        let inherited: Vec<(OsString, OsString)> = vec![
+            ("AWS_EXECUTION_ENV".into(), "AWS_ECS_FARGATE".into()),
+            ("AWS_ENDPOINT_URL_STS".into(), "http://127.0.0.1:1".into()),
+            ("AWS_ENDPOINT_URL".into(), "https://elsewhere".into()),
+        ];
+        let env: BTreeMap<OsString, OsString> = child_env(&paths, "kiro-a", &inherited)
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(
+            env[std::ffi::OsStr::new("AWS_EXECUTION_ENV")],
+            "AWS_ECS_FARGATE"
+        );
+        assert_eq!(
+            env[std::ffi::OsStr::new("AWS_ENDPOINT_URL_STS")],
+            "http://127.0.0.1:1"
+        );
+        assert!(!env.contains_key(std::ffi::OsStr::new("AWS_ENDPOINT_URL")));
     }
 }

@@ -400,6 +400,32 @@ fn check_environment(inherited: &[(OsString, OsString)], findings: &mut Vec<Find
     }
 }
 
+/// `verify --strict`: can this machine build the strict sandbox for these files? Builds
+/// it once around `true`, exactly as a launch would, and reports why not.
+pub fn check_strict(report: &mut Report, paths: &Paths, inherited: &[(OsString, OsString)]) {
+    let Some(set) = report.set.as_ref() else {
+        return;
+    };
+    let outcome = crate::strict::prepare(paths, inherited, set, &set.default_profile, &[])
+        .and_then(|prepared| crate::strict::preflight(&prepared));
+    if let Err(error) = outcome {
+        let code = match error.code {
+            "strict_bwrap_missing" => "strict_bwrap_missing",
+            _ => "strict_sandbox_failed",
+        };
+        let path = error
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "bwrap".into());
+        let mut finding = Finding::error(code, path, error.message);
+        finding.fix = error.fix;
+        report.findings.push(finding);
+        report.ok = false;
+    }
+    report.strict = Some(report.ok);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,30 +470,4 @@ mod tests {
             .unwrap()
             .contains("sso-session `s`"));
     }
-}
-
-/// `verify --strict`: can this machine build the strict sandbox for these files? Builds
-/// it once around `true`, exactly as a launch would, and reports why not.
-pub fn check_strict(report: &mut Report, paths: &Paths, inherited: &[(OsString, OsString)]) {
-    let Some(set) = report.set.as_ref() else {
-        return;
-    };
-    let outcome = crate::strict::prepare(paths, inherited, set, &set.default_profile, &[])
-        .and_then(|prepared| crate::strict::preflight(&prepared));
-    if let Err(error) = outcome {
-        let code = match error.code {
-            "strict_bwrap_missing" => "strict_bwrap_missing",
-            _ => "strict_sandbox_failed",
-        };
-        let path = error
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "bwrap".into());
-        let mut finding = Finding::error(code, path, error.message);
-        finding.fix = error.fix;
-        report.findings.push(finding);
-        report.ok = false;
-    }
-    report.strict = Some(report.ok);
 }

@@ -24,7 +24,7 @@ fn verify_json_contract() {
     let run = t.cmd(["verify", "--json"]).run().success();
     assert_eq!(
         run.json(),
-        serde_json::json!({"ok": true, "profiles": ["kiro-readonly", "kiro-dev", "kiro-prod-write"], "findings": []})
+        serde_json::json!({"ok": true, "profiles": ["kiro-readonly", "kiro-dev", "kiro-prod-write"], "findings": [], "strict_default": false})
     );
     let run = t.cmd(["verify"]).run().success();
     assert_eq!(

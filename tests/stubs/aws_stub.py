@@ -114,10 +114,15 @@ def main():
                 return
             self.wait()
             if self.headers.get("x-amz-sso_bearer_token") != args.token:
-                return self.reply(
-                    401,
-                    {"message": "Session token not found or invalid"},
-                )
+                # As the portal answers a revoked or unknown token.
+                data = json.dumps({"message": "Session token not found or invalid"}).encode()
+                self.send_response(401)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("x-amzn-ErrorType", "UnauthorizedException")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             query = urllib.parse.parse_qs(url.query)
             account = query["account_id"][0]
             role = query["role_name"][0]
