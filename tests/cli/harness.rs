@@ -71,6 +71,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Run {
+            status: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+}
+
 impl Run {
     #[track_caller]
     pub fn success(self) -> Self {
@@ -289,27 +299,27 @@ impl Invocation<'_> {
         env
     }
 
-    pub fn run(&self) -> Run {
-        let child = Command::new(BIN)
+    /// The binary with these arguments and this environment, in the work directory, for a
+    /// test that starts it itself (in the background, on a terminal).
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(BIN);
+        command
             .args(&self.args)
             .env_clear()
             .envs(self.base_env())
-            .current_dir(self.test.work())
+            .current_dir(self.test.work());
+        command
+    }
+
+    pub fn run(&self) -> Run {
+        let child = self
+            .command()
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = child.wait_with_output().unwrap();
-        Run {
-            status: status.code().unwrap_or(-1),
-            stdout: String::from_utf8(stdout).unwrap(),
-            stderr: String::from_utf8(stderr).unwrap(),
-        }
+        Run::from(child.wait_with_output().unwrap())
     }
 }
 

@@ -10,4 +10,5 @@ mod offline;
 mod online;
 mod property;
 mod real_clients;
+mod strict;
 mod verify;

@@ -1,0 +1,680 @@
+//! Strict mode against an agent that tries to leave the kiro roles on purpose: every
+//! attempt runs inside `kiro-aws run --strict` (real bwrap) on a laptop whose host
+//! `~/.aws` holds `prod-admin`, static keys, a cached SSO token and cached CLI
+//! credentials, and each must fail in the way asserted. The legitimate path (every kiro
+//! profile through the broker, against moto on loopback) must work.
+
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::harness::{venv_bin, AwsStub, Run, Test, BIN, START_URL};
+
+const FUTURE: &str = "2099-01-01T00:00:00Z";
+const HEX: &str = "0123456789abcdef";
+/// In kiro-aws's own environment only: must never be readable inside.
+const MARKER: &str = "AKIAOUTSIDEMARKER000";
+
+struct Laptop {
+    t: Test,
+    stub: AwsStub,
+}
+
+/// A developer's laptop: the isolated config (two profiles in two accounts), and host
+/// files that reach other roles.
+fn laptop() -> Laptop {
+    let t = Test::new();
+    t.cmd([
+        "init",
+        "--sso-start-url",
+        START_URL,
+        "--sso-region",
+        "eu-west-1",
+        "--region",
+        "eu-west-1",
+        "--profile",
+        "kiro-readonly=111111111111:KiroReadOnly",
+        "--profile",
+        "kiro-dev=222222222222:KiroReadOnly",
+    ])
+    .run()
+    .success();
+    t.write(
+        ".aws/config",
+        format!(
+            "[sso-session corp]\nsso_start_url = {START_URL}\nsso_region = eu-west-1\n\n\
+             [profile prod-admin]\nsso_session = corp\nsso_account_id = 999999999999\n\
+             sso_role_name = AdministratorAccess\nregion = eu-west-1\n"
+        ),
+        0o600,
+    );
+    t.write(
+        ".aws/credentials",
+        format!("[default]\naws_access_key_id = {MARKER}\naws_secret_access_key = hostsecret\n"),
+        0o600,
+    );
+    t.sign_in("kiro", FUTURE);
+    t.sign_in("corp", FUTURE);
+    t.write(
+        ".aws/cli/cache/0123.json",
+        format!(r#"{{"Credentials": {{"AccessKeyId": "{MARKER}"}}}}"#),
+        0o600,
+    );
+    let stub = AwsStub::start(&t, &[]);
+    Laptop { t, stub }
+}
+
+impl Laptop {
+    /// `kiro-aws run --strict [extra] -- sh -c SCRIPT`, with the stub's URL as `$URL`
+    /// inside and the endpoints set for kiro-aws's own broker outside.
+    fn strict(&self, extra: &[&str], script: &str) -> Run {
+        self.invocation(extra, script).run()
+    }
+
+    fn invocation(&self, extra: &[&str], script: &str) -> crate::harness::Invocation<'_> {
+        let mut args = vec!["run", "--strict"];
+        args.extend(extra);
+        let script = format!("URL={}\n{script}", self.stub.url);
+        args.extend(["--", "sh", "-c"]);
+        let mut args: Vec<String> = args.into_iter().map(String::from).collect();
+        args.push(script);
+        self.t
+            .cmd(&args)
+            .aws(&self.stub)
+            .env("AWS_SECRET_ACCESS_KEY", MARKER)
+            .env(
+                "PATH",
+                format!("{}:{}", venv_dir().display(), self.t.path_var()),
+            )
+    }
+}
+
+fn venv_dir() -> PathBuf {
+    venv_bin("aws").parent().unwrap().to_path_buf()
+}
+
+#[track_caller]
+fn fails_with(run: &Run, fragment: &str) {
+    assert_ne!(
+        run.status, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stderr.contains(fragment) || run.stdout.contains(fragment),
+        "expected {fragment:?}\nstdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
+fn host_files_tokens_and_caches_are_not_readable_inside() {
+    let l = laptop();
+    for path in [
+        "~/.aws/config",
+        "~/.aws/credentials",
+        "~/.aws/cli/cache/0123.json",
+    ] {
+        let run = l.strict(&[], &format!("cat {path}"));
+        fails_with(&run, "No such file or directory");
+    }
+    let run = l.strict(&[], "ls ~/.aws/sso/cache");
+    fails_with(&run, "No such file or directory");
+    // Only the isolated directory is there, and it is read-only.
+    let run = l.strict(
+        &[],
+        "ls -A ~/.aws; cat ~/.aws/kiro/config >/dev/null && echo readable",
+    );
+    assert_eq!(run.stdout, "kiro\nreadable\n", "{}", run.stderr);
+    let run = l.strict(
+        &[],
+        "printf '[profile prod-admin]\\n' >> ~/.aws/kiro/config",
+    );
+    fails_with(&run, "Read-only file system");
+    let run = l.strict(&[], "mkdir ~/.aws/sso");
+    fails_with(&run, "Read-only file system");
+    // The isolated file on the host is untouched.
+    let config = std::fs::read_to_string(l.t.config()).unwrap();
+    assert!(!config.contains("prod-admin"));
+    // Nothing anywhere in the sandbox's environment or files holds a credential.
+    let run = l.strict(
+        &[],
+        "env; cat $AWS_CONFIG_FILE $AWS_SHARED_CREDENTIALS_FILE",
+    );
+    assert!(
+        run.status == 0 && !run.stdout.contains(MARKER),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains(crate::harness::SSO_TOKEN));
+    assert!(!run.stdout.contains("sso_start_url"));
+}
+
+#[test]
+fn other_profiles_cannot_be_reached_even_on_purpose() {
+    let l = laptop();
+    // Unset the isolation and name the host profile.
+    let run = l.strict(
+        &[],
+        "env -u AWS_CONFIG_FILE -u AWS_SHARED_CREDENTIALS_FILE AWS_ENDPOINT_URL_STS=$URL \
+         AWS_ENDPOINT_URL_SSO=$URL aws --profile prod-admin sts get-caller-identity",
+    );
+    fails_with(&run, "The config profile (prod-admin) could not be found");
+
+    // Write a config inside that names prod-admin through the kiro sso-session.
+    let own_config = "cat > /tmp/own-config <<EOF
+[sso-session kiro]
+sso_start_url = https://d-1234567890.awsapps.com/start
+sso_region = eu-west-1
+[profile prod-admin]
+sso_session = kiro
+sso_account_id = 999999999999
+sso_role_name = AdministratorAccess
+region = eu-west-1
+EOF
+AWS_CONFIG_FILE=/tmp/own-config AWS_ENDPOINT_URL_STS=$URL AWS_ENDPOINT_URL_SSO=$URL \
+  aws --profile prod-admin sts get-caller-identity";
+    let run = l.strict(&[], own_config);
+    fails_with(&run, "Error loading SSO Token");
+    // Control: the same attempt outside the sandbox does reach the admin role.
+    let outside = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("URL={}\n{own_config}", l.stub.url))
+        .env_clear()
+        .env("HOME", l.t.home())
+        .env("PATH", format!("{}:/usr/bin:/bin", venv_dir().display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&outside.stdout);
+    assert!(
+        stdout.contains("999999999999"),
+        "the control attempt should work outside: {stdout} {}",
+        String::from_utf8_lossy(&outside.stderr)
+    );
+
+    // Ask the broker itself for a profile that is not in the isolated config.
+    for profile in ["prod-admin", "kiro-other"] {
+        let run = l.strict(
+            &[],
+            &format!(
+                "d=$(dirname $AWS_CONFIG_FILE); {BIN} __credential-process \
+                 --socket $d/broker.sock --secret-file $d/secret --profile {profile}"
+            ),
+        );
+        fails_with(&run, "is not a profile of the isolated config");
+    }
+}
+
+#[test]
+fn masks_cannot_be_undone_and_the_outside_is_out_of_reach() {
+    let l = laptop();
+    let run = l.strict(&[], "grep -E '^Cap(Eff|Bnd)' /proc/self/status");
+    assert_eq!(
+        run.stdout, "CapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n",
+        "{}",
+        run.stderr
+    );
+    for target in ["~/.aws", "~/.aws/kiro"] {
+        let run = l.strict(&[], &format!("umount {target}"));
+        fails_with(&run, "must be superuser");
+    }
+    let run = l.strict(&[], "unshare --user --map-root-user --mount true");
+    assert_ne!(
+        run.status, 0,
+        "no new user namespace inside: {}",
+        run.stderr
+    );
+
+    // The processes outside are not in the sandbox's /proc: read every environment that
+    // is there, and try kiro-aws's own (its PID is handed in through the work directory).
+    let script =
+        "for f in /proc/[0-9]*/environ; do cat $f 2>/dev/null; done | tr '\\0' '\\n' > env-seen
+for i in $(seq 100); do [ -s parent-pid ] && break; sleep 0.05; done
+p=$(cat parent-pid)
+cat /proc/$p/environ > /dev/null 2> environ-error
+ls /proc/$p/root$HOME/.aws > /dev/null 2> root-error
+echo done";
+    let mut child = l
+        .invocation(&[], script)
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::fs::write(l.t.work().join("parent-pid"), child.id().to_string()).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let read = |name: &str| std::fs::read_to_string(l.t.work().join(name)).unwrap();
+    assert!(!read("env-seen").contains(MARKER));
+    assert!(
+        read("environ-error").contains("No such file"),
+        "{}",
+        read("environ-error")
+    );
+    assert!(
+        read("root-error").contains("No such file"),
+        "{}",
+        read("root-error")
+    );
+}
+
+#[test]
+fn symlinks_hidden_paths_and_late_files_stay_hidden() {
+    let l = laptop();
+    let home = l.t.home();
+    // Planted before launch: a link to the token cache, and host files that are links
+    // to somewhere outside ~/.aws.
+    std::os::unix::fs::symlink(home.join(".aws/sso/cache"), l.t.work().join("cache-link")).unwrap();
+    l.t.write(
+        "secrets/aws-credentials",
+        format!("key = {MARKER}\n"),
+        0o600,
+    );
+    std::fs::remove_file(home.join(".aws/credentials")).unwrap();
+    std::os::unix::fs::symlink(
+        home.join("secrets/aws-credentials"),
+        home.join(".aws/credentials"),
+    )
+    .unwrap();
+    l.t.write("elsewhere/sso/cache/x.json", MARKER, 0o600);
+    std::os::unix::fs::symlink(home.join("elsewhere/sso"), home.join(".aws/sso-old")).unwrap();
+    l.t.write("private/notes.txt", MARKER, 0o600);
+    let hide = home.join("private");
+
+    let run = l.strict(&[], "cat cache-link/*.json");
+    fails_with(&run, "No such file or directory");
+    let run = l.strict(&[], "cat ~/secrets/aws-credentials");
+    assert!(!run.stdout.contains(MARKER), "{}", run.stdout);
+    let run = l.strict(&[], "cat ~/elsewhere/sso/cache/x.json");
+    fails_with(&run, "No such file or directory");
+    let run = l.strict(
+        &["--hide", hide.to_str().unwrap()],
+        "cat ~/private/notes.txt",
+    );
+    fails_with(&run, "No such file or directory");
+    // The rest of HOME and the project behave as usual.
+    let run = l.strict(
+        &[],
+        "echo note > written-inside && cat ~/secrets/../private/notes.txt",
+    );
+    assert_eq!(run.stdout, MARKER, "{}", run.stderr);
+    assert!(l.t.work().join("written-inside").exists());
+
+    // A token written on the host after launch does not appear inside.
+    let script = "for i in $(seq 100); do [ -e late-written ] && break; sleep 0.05; done
+cat ~/.aws/sso/cache/late.json";
+    let child = l
+        .invocation(&[], script)
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    l.t.write(".aws/sso/cache/late.json", MARKER, 0o600);
+    std::fs::write(l.t.work().join("late-written"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No such file"));
+}
+
+#[test]
+fn the_brokers_secret_is_useless_outside_the_sandbox() {
+    let l = laptop();
+    let script = "d=$(dirname $AWS_CONFIG_FILE)
+cp $d/secret stolen-secret; echo $d/broker.sock > socket-path
+for i in $(seq 200); do [ -e outside-done ] && break; sleep 0.05; done";
+    let child = l
+        .invocation(&[], script)
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let work = l.t.work();
+    let started = Instant::now();
+    while !work.join("socket-path").exists()
+        || std::fs::read(work.join("socket-path")).unwrap().is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the sandbox did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let socket = std::fs::read_to_string(work.join("socket-path")).unwrap();
+    let outside = std::process::Command::new(BIN)
+        .args([
+            "__credential-process",
+            "--socket",
+            socket.trim(),
+            "--secret-file",
+        ])
+        .arg(work.join("stolen-secret"))
+        .args(["--profile", "kiro-readonly"])
+        .output()
+        .unwrap();
+    std::fs::write(work.join("outside-done"), "").unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    assert_eq!(outside.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&outside.stderr);
+    assert!(
+        stderr.contains("not inside this session's sandbox"),
+        "{stderr}"
+    );
+    assert!(outside.stdout.is_empty());
+}
+
+#[test]
+fn every_kiro_profile_works_through_the_broker() {
+    let l = laptop();
+    let expect = |account: &str| {
+        format!(
+            "arn:aws:sts::{account}:assumed-role/AWSReservedSSO_KiroReadOnly_{HEX}/dev@example.com"
+        )
+    };
+    for (profile, account) in [
+        ("kiro-readonly", "111111111111"),
+        ("kiro-dev", "222222222222"),
+    ] {
+        // AWS CLI v1.
+        let run = l.strict(
+            &[],
+            &format!(
+                "AWS_ENDPOINT_URL_STS=$URL aws sts get-caller-identity --profile {profile} --query Arn --output text"
+            ),
+        );
+        assert_eq!(run.stdout.trim(), expect(account), "{}", run.stderr);
+        // botocore, as boto3 uses it.
+        let run = l.strict(
+            &["--profile", profile],
+            "AWS_ENDPOINT_URL_STS=$URL python -c \"import botocore.session as s; \
+             print(s.Session().create_client('sts').get_caller_identity()['Arn'])\"",
+        );
+        assert_eq!(run.stdout.trim(), expect(account), "{}", run.stderr);
+    }
+    // The Rust SDK (kiro-aws's own probe, run inside) reads the same profiles.
+    let run = l.strict(
+        &[],
+        &format!(
+            "echo '{{\"op\":\"whoami\",\"profiles\":[\"kiro-readonly\",\"kiro-dev\"],\"timeout_ms\":10000}}' \
+             | AWS_ENDPOINT_URL_STS=$URL {BIN} __probe"
+        ),
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|_| panic!("{}", run.stderr));
+    for (i, account) in ["111111111111", "222222222222"].iter().enumerate() {
+        let identity = &json["whoami"][i]["observation"]["identity"];
+        assert_eq!(identity["arn"], expect(account), "{json}");
+        assert_eq!(identity["sources"][0], "process", "{json}");
+    }
+    // Within one session the broker mints a profile once; later calls use its cache.
+    let minted = || {
+        l.stub
+            .requests()
+            .iter()
+            .filter(|r| r["path"] == "/federation/credentials")
+            .count()
+    };
+    let before = minted();
+    let run = l.strict(
+        &["--profile", "kiro-dev"],
+        "for i in 1 2 3; do AWS_ENDPOINT_URL_STS=$URL aws sts get-caller-identity >/dev/null || exit 1; done",
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(minted() - before, 1);
+}
+
+#[test]
+fn exit_status_signals_and_the_sandboxs_lifetime() {
+    let l = laptop();
+    assert_eq!(l.strict(&[], "exit 7").status, 7);
+
+    // SIGTERM to kiro-aws reaches the program, whose exit status comes back.
+    let mut child = l
+        .invocation(
+            &[],
+            "trap 'exit 42' TERM; touch ready; while :; do sleep 0.05; done",
+        )
+        .command()
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&l.t.work().join("ready"));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(42));
+
+    // Killing kiro-aws outright takes the whole sandbox with it.
+    let mut child = l
+        .invocation(&[], "sleep 1000.5 & touch ready2; wait")
+        .command()
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&l.t.work().join("ready2"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let started = Instant::now();
+    while processes_running("1000.5") {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the sandbox outlived kiro-aws"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_for(path: &Path) {
+    let started = Instant::now();
+    while !path.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn processes_running(arg: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .map(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+            .unwrap_or(false)
+    })
+}
+
+#[test]
+fn a_real_interactive_program_answers_keys_and_resizes() {
+    use std::os::fd::AsRawFd;
+    let l = laptop();
+    let program = "import fcntl, signal, struct, sys, termios
+def size():
+    rows, cols = struct.unpack('hh', fcntl.ioctl(0, termios.TIOCGWINSZ, b'0000'))
+    return f'{rows}x{cols}'
+signal.signal(signal.SIGWINCH, lambda *_: print('SIZE', size(), flush=True))
+print('READY', size(), flush=True)
+print('GOT', sys.stdin.readline().strip().upper(), flush=True)";
+    let size = nix::pty::Winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(&size, None).unwrap();
+    let slave = pty.slave.as_raw_fd();
+    let mut command =
+        l.t.cmd([
+            "run",
+            "--strict",
+            "--",
+            venv_bin("python").to_str().unwrap(),
+            "-c",
+            program,
+        ])
+        .aws(&l.stub)
+        .command();
+    command
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
+    unsafe {
+        command.pre_exec(move || {
+            nix::libc::setsid();
+            nix::libc::ioctl(slave, nix::libc::TIOCSCTTY as _, 0);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    drop(pty.slave);
+    let mut master = std::fs::File::from(pty.master);
+    let mut seen = String::new();
+    let mut read_until = |master: &mut std::fs::File, needle: &str| {
+        let started = Instant::now();
+        while !seen.contains(needle) {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no {needle:?} in {seen:?}"
+            );
+            let mut buf = [0u8; 1024];
+            let n = master.read(&mut buf).unwrap_or(0);
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    };
+    read_until(&mut master, "READY 24x80");
+    let bigger = nix::libc::winsize {
+        ws_row: 40,
+        ws_col: 132,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    unsafe { nix::libc::ioctl(master.as_raw_fd(), nix::libc::TIOCSWINSZ, &bigger) };
+    read_until(&mut master, "SIZE 40x132");
+    master.write_all(b"hello\r").unwrap();
+    read_until(&mut master, "GOT HELLO");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn without_a_sandbox_nothing_is_launched() {
+    let t = Test::new();
+    t.init();
+    // No bwrap at all.
+    let run = t
+        .cmd(["--strict"])
+        .env("KIRO_AWS_BWRAP", "/nonexistent/bwrap")
+        .run()
+        .exit(3);
+    assert!(
+        run.stderr.contains("error[strict_bwrap_missing]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("apt-get install bubblewrap"),
+        "{}",
+        run.stderr
+    );
+    // bwrap refused by the system (as AppArmor does on Ubuntu).
+    let fake = t.root().join("fake-bwrap");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = t
+        .cmd(["--strict"])
+        .env("KIRO_AWS_BWRAP", &fake)
+        .run()
+        .exit(3);
+    assert!(
+        run.stderr.contains("error[strict_sandbox_failed]"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("setting up uid map"), "{}", run.stderr);
+    assert!(run.stderr.contains("AppArmor"), "{}", run.stderr);
+    // User namespaces switched off: kiro-aws itself inside a sandbox that forbids more.
+    let run = Run::from(
+        std::process::Command::new("bwrap")
+            .args([
+                "--unshare-user",
+                "--disable-userns",
+                "--bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--",
+                BIN,
+            ])
+            .args(["run", "--strict", "--", "true"])
+            .env_clear()
+            .envs(t.cmd(["run"]).base_env())
+            .current_dir(t.work())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.status, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error[strict_sandbox_failed]"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("user namespaces"), "{}", run.stderr);
+    assert!(!t.was_launched("kiro-cli"));
+
+    // verify --strict says the same, and a working machine passes.
+    let json = t
+        .cmd(["verify", "--strict", "--json"])
+        .env("KIRO_AWS_BWRAP", "/nonexistent/bwrap")
+        .run()
+        .exit(3)
+        .json();
+    assert_eq!(json["strict"], false);
+    assert_eq!(json["findings"][0]["code"], "strict_bwrap_missing");
+    let json = t
+        .cmd(["verify", "--strict", "--json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(json["strict"], true);
+}
+
+#[test]
+fn init_strict_makes_every_launch_strict() {
+    let l = laptop();
+    l.t.cmd(["init", "--strict"]).run().success();
+    let json = l.t.cmd(["verify", "--json"]).run().success().json();
+    assert_eq!(json["strict_default"], true);
+    let run =
+        l.t.cmd(["run", "--", "sh", "-c", "cat ~/.aws/config"])
+            .run();
+    fails_with(&run, "No such file or directory");
+    // kiro-cli is launched inside too.
+    let invocation = l.t.cmd(["--profile", "kiro-dev"]).aws(&l.stub);
+    invocation.run().success();
+    let (argv, env) = l.t.recorded("kiro-cli");
+    assert_eq!(argv, ["chat", "--agent", "aws-readonly"]);
+    assert!(
+        env["AWS_CONFIG_FILE"].ends_with("/config")
+            && !env["AWS_CONFIG_FILE"].contains(".aws/kiro")
+    );
+    // --no-strict takes it back.
+    l.t.cmd(["init", "--no-strict"]).run().success();
+    let json = l.t.cmd(["verify", "--json"]).run().success().json();
+    assert_eq!(json["strict_default"], false);
+}
