@@ -85,7 +85,7 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
         Command::Whoami(args) => whoami_command(&paths()?, inherited, &args),
         Command::Login(args) => login_command(&paths()?, inherited, &args.profile),
         Command::Audit(args) => audit_command(&paths()?, inherited, &args),
-        Command::SandboxExec { argv } => Err(crate::supervisor::shim(&argv)),
+        Command::SandboxExec { close_fd, argv } => Err(crate::supervisor::shim(close_fd, &argv)),
         Command::CredentialProcess {
             socket,
             secret_file,

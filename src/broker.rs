@@ -68,6 +68,7 @@ impl RunDir {
                 "remove it, or set XDG_RUNTIME_DIR to a directory of your own",
             ));
         }
+        remove_stale(runtime_dir);
         let secret = random_hex(32)?;
         let path = runtime_dir.join(format!("run-{}-{}", std::process::id(), &secret[..8]));
         std::fs::DirBuilder::new()
@@ -106,6 +107,26 @@ impl RunDir {
 impl Drop for RunDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Remove the directories of sessions whose kiro-aws is gone (killed before cleaning up).
+fn remove_stale(runtime_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(runtime_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("run-"))
+            .and_then(|n| n.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
     }
 }
 
@@ -249,10 +270,18 @@ impl Broker {
         if peer.uid() != nix::unistd::getuid().as_raw() {
             return Err("the caller is another user".into());
         }
-        let expected = self
-            .sandbox_pid_ns
-            .get()
-            .ok_or("the sandbox is not running yet")?;
+        // bwrap reports the namespace as it starts; a request can only come after that,
+        // but the thread reading the report may not have run yet.
+        let started = std::time::Instant::now();
+        let expected = loop {
+            if let Some(ns) = self.sandbox_pid_ns.get() {
+                break ns;
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                return Err("the sandbox is not running".into());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
         let ns = std::fs::metadata(format!("/proc/{}/ns/pid", peer.pid()))
             .map_err(|_| "the caller's PID namespace cannot be read".to_owned())?
             .ino();

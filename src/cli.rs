@@ -118,7 +118,10 @@ pub enum Command {
     /// Inside the strict sandbox: restore signals, then exec the program (internal)
     #[command(name = "__sandbox-exec", hide = true)]
     SandboxExec {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        /// bwrap's status descriptor, which the program must not inherit
+        #[arg(long)]
+        close_fd: Option<i32>,
+        #[arg(last = true, required = true)]
         argv: Vec<OsString>,
     },
     /// Inside the strict sandbox: a credential_process that asks the broker (internal)

@@ -32,8 +32,9 @@ pub struct Mask {
 pub struct Spec {
     /// The real `~/.aws`.
     pub aws_dir: PathBuf,
-    /// The real `~/.aws/kiro`, bound back read-only.
-    pub kiro_dir: PathBuf,
+    /// The isolated config and credentials files (real paths), bound back read-only; not
+    /// the rest of `~/.aws/kiro`, where a backup kept by `init --force` may sit.
+    pub kiro_files: Vec<PathBuf>,
     /// Symlink targets, `--hide` paths and inherited credential files, outside `aws_dir`.
     pub masks: Vec<Mask>,
     /// The directory of every strict session's broker; hidden but for `run_dir`.
@@ -79,7 +80,9 @@ pub fn bwrap_args(spec: &Spec) -> Vec<OsString> {
     push(&[&"--perms", &"0700", &"--tmpfs", &spec.runtime_dir]);
     push(&[&"--ro-bind", &spec.run_dir, &spec.run_dir]);
     push(&[&"--perms", &"0700", &"--tmpfs", &spec.aws_dir]);
-    push(&[&"--ro-bind", &spec.kiro_dir, &spec.kiro_dir]);
+    for file in &spec.kiro_files {
+        push(&[&"--ro-bind", file, file]);
+    }
     push(&[&"--remount-ro", &spec.aws_dir]);
     for mask in &spec.masks {
         match mask.kind {
@@ -90,29 +93,38 @@ pub fn bwrap_args(spec: &Spec) -> Vec<OsString> {
             MaskKind::File => push(&[&"--ro-bind", &spec.empty_file, &mask.path]),
         }
     }
+    let status_fd = spec.status_fd.to_string();
     push(&[
         &"--json-status-fd",
-        &spec.status_fd.to_string(),
+        &status_fd,
         &"--chdir",
         &spec.cwd,
         &"--",
         &spec.exe,
         &SHIM,
+        &"--close-fd",
+        &status_fd,
+        &"--",
     ]);
     args.extend(spec.argv.iter().cloned());
     args
 }
 
+/// Where other AWS credential tools keep what can reach other roles, below `$HOME`:
+/// aws-vault's file keyring, granted's store, aws-sso-cli's cache. Hidden when present.
+pub const OTHER_TOOLS: [&str; 4] = [".awsvault", ".granted", ".config/aws-sso", ".aws-sso"];
+
 /// Paths the sandbox hides besides `~/.aws`: the real targets of symlinks found under
-/// `~/.aws` (so `~/.aws/sso -> /data/sso` does not leave `/data/sso` readable), every
-/// `hide` path (resolved), and the files inherited credential variables name. Paths
-/// inside the real `~/.aws` are covered already and left out.
+/// `~/.aws` (so `~/.aws/sso -> /data/sso` does not leave `/data/sso` readable), the
+/// stores of [`OTHER_TOOLS`], every `hide` path (resolved), and the files inherited
+/// credential variables name. Paths inside the real `~/.aws` are covered already.
 pub fn masks(
+    home: &Path,
     aws_dir: &Path,
     hide: &[PathBuf],
     inherited: &[(OsString, OsString)],
 ) -> Result<Vec<Mask>> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
+    let mut candidates: Vec<PathBuf> = OTHER_TOOLS.iter().map(|p| home.join(p)).collect();
     let mut stack = vec![(aws_dir.to_path_buf(), 0)];
     let mut seen = 0;
     while let Some((dir, depth)) = stack.pop() {
@@ -183,7 +195,11 @@ pub fn masks(
 /// Refuse a spec whose masks would cover what the session needs: the isolated files, the
 /// broker, this binary or the working directory (a `--hide` of a parent, say).
 pub fn check(spec: &Spec) -> Result<()> {
-    let needed = [&spec.kiro_dir, &spec.run_dir, &spec.exe, &spec.cwd];
+    let needed: Vec<&PathBuf> = spec
+        .kiro_files
+        .iter()
+        .chain([&spec.run_dir, &spec.exe, &spec.cwd])
+        .collect();
     for mask in &spec.masks {
         if let Some(needed) = needed.iter().find(|n| n.starts_with(&mask.path)) {
             return Err(Error::input(
@@ -214,7 +230,7 @@ pub fn failure_fix(stderr: &str) -> &'static str {
 
 /// The macOS equivalent: a `sandbox-exec` profile that denies reading the same paths.
 /// macOS has no PID namespaces, so there the broker can only check its secret.
-pub fn seatbelt_profile(aws_dir: &Path, kiro_dir: &Path, masks: &[Mask]) -> String {
+pub fn seatbelt_profile(aws_dir: &Path, kiro_files: &[PathBuf], masks: &[Mask]) -> String {
     let quote = |p: &Path| {
         format!(
             "\"{}\"",
@@ -241,11 +257,9 @@ pub fn seatbelt_profile(aws_dir: &Path, kiro_dir: &Path, masks: &[Mask]) -> Stri
             quote(&mask.path)
         ));
     }
-    out.push_str(&format!(
-        "(allow file-read* (subpath {}))\n(deny file-write* (subpath {}))\n",
-        quote(kiro_dir),
-        quote(kiro_dir)
-    ));
+    for file in kiro_files {
+        out.push_str(&format!("(allow file-read* (literal {}))\n", quote(file)));
+    }
     out
 }
 
@@ -256,7 +270,10 @@ mod tests {
     fn spec() -> Spec {
         Spec {
             aws_dir: "/home/dev/.aws".into(),
-            kiro_dir: "/home/dev/.aws/kiro".into(),
+            kiro_files: vec![
+                "/home/dev/.aws/kiro/config".into(),
+                "/home/dev/.aws/kiro/credentials".into(),
+            ],
             masks: vec![
                 Mask {
                     path: "/data/sso".into(),
@@ -284,12 +301,13 @@ mod tests {
             --perms 0700 --tmpfs /run/user/1000/kiro-aws \
             --ro-bind /run/user/1000/kiro-aws/run-42 /run/user/1000/kiro-aws/run-42 \
             --perms 0700 --tmpfs /home/dev/.aws \
-            --ro-bind /home/dev/.aws/kiro /home/dev/.aws/kiro \
+            --ro-bind /home/dev/.aws/kiro/config /home/dev/.aws/kiro/config \
+            --ro-bind /home/dev/.aws/kiro/credentials /home/dev/.aws/kiro/credentials \
             --remount-ro /home/dev/.aws \
             --perms 0700 --tmpfs /data/sso --remount-ro /data/sso \
             --ro-bind /run/user/1000/kiro-aws/run-42/empty /home/dev/secret.txt \
             --json-status-fd 5 --chdir /home/dev/project \
-            -- /usr/local/bin/kiro-aws __sandbox-exec /usr/bin/kiro-cli chat";
+            -- /usr/local/bin/kiro-aws __sandbox-exec --close-fd 5 -- /usr/bin/kiro-cli chat";
         let args: Vec<String> = bwrap_args(&spec())
             .into_iter()
             .map(|a| a.into_string().unwrap())
@@ -301,13 +319,13 @@ mod tests {
     fn the_seatbelt_profile_is_a_plain_value() {
         let s = spec();
         assert_eq!(
-            seatbelt_profile(&s.aws_dir, &s.kiro_dir, &s.masks),
+            seatbelt_profile(&s.aws_dir, &s.kiro_files, &s.masks),
             "(version 1)\n(allow default)\n; kiro-aws strict mode: the host AWS files are not readable\n\
              (deny file-read* file-write* (subpath \"/home/dev/.aws\"))\n\
              (deny file-read* file-write* (subpath \"/data/sso\"))\n\
              (deny file-read* file-write* (literal \"/home/dev/secret.txt\"))\n\
-             (allow file-read* (subpath \"/home/dev/.aws/kiro\"))\n\
-             (deny file-write* (subpath \"/home/dev/.aws/kiro\"))\n"
+             (allow file-read* (literal \"/home/dev/.aws/kiro/config\"))\n\
+             (allow file-read* (literal \"/home/dev/.aws/kiro/credentials\"))\n"
         );
     }
 

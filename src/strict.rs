@@ -77,7 +77,7 @@ pub fn prepare(
         .map_err(|e| Error::io("/proc/self/exe", "find kiro-aws itself", e))?;
     let real = |p: &Path| std::fs::canonicalize(p).map_err(|e| Error::io(p, "resolve", e));
     let aws_dir = real(&paths.home.join(".aws"))?;
-    let kiro_dir = real(&paths.kiro_dir)?;
+    let kiro_files = vec![real(&paths.config)?, real(&paths.credentials)?];
     let run = RunDir::create(&runtime_dir(inherited))?;
     run.write(
         &run.config,
@@ -95,9 +95,9 @@ pub fn prepare(
         .and_then(std::fs::canonicalize)
         .unwrap_or_else(|_| PathBuf::from("/"));
     let spec = Spec {
-        masks: sandbox::masks(&aws_dir, hide, inherited)?,
+        masks: sandbox::masks(&paths.home, &aws_dir, hide, inherited)?,
         aws_dir,
-        kiro_dir,
+        kiro_files,
         runtime_dir: real(run.path.parent().expect("below the runtime directory"))?,
         run_dir: real(&run.path)?,
         empty_file: real(&run.empty)?,

@@ -50,7 +50,7 @@ pub fn block_signals() -> Result<SigSet> {
     }
     nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(|e| {
         Error::other(
-            "signal_setup_failed",
+            "system_call_failed",
             format!("could not block signals: {e}"),
             "report this as a bug",
         )
@@ -71,7 +71,7 @@ pub struct Outcome {
 pub fn status_pipe() -> Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| {
         Error::other(
-            "pipe_failed",
+            "system_call_failed",
             format!("could not create a pipe: {e}"),
             "report this as a bug",
         )
@@ -154,7 +154,7 @@ pub fn run(
 
     let sfd = SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC).map_err(|e| {
         Error::other(
-            "signal_setup_failed",
+            "system_call_failed",
             format!("signalfd: {e}"),
             "report this as a bug",
         )
@@ -171,7 +171,7 @@ pub fn run(
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => {
                 return Err(Error::other(
-                    "signal_setup_failed",
+                    "system_call_failed",
                     format!("signalfd: {e}"),
                     "report this as a bug",
                 ))
@@ -257,7 +257,7 @@ impl Pty {
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => {
                     return Err(Error::other(
-                        "poll_failed",
+                        "system_call_failed",
                         format!("poll: {e}"),
                         "report this as a bug",
                     ))
@@ -350,8 +350,12 @@ impl Drop for RawTerminal {
     }
 }
 
-/// The shim inside the sandbox: restore the signals bwrap ignores, then exec the program.
-pub fn shim(argv: &[OsString]) -> Error {
+/// The shim inside the sandbox: close bwrap's status descriptor, restore the signals
+/// bwrap ignores, then exec the program.
+pub fn shim(close_fd: Option<RawFd>, argv: &[OsString]) -> Error {
+    if let Some(fd) = close_fd.filter(|fd| *fd > 2) {
+        unsafe { libc::close(fd) };
+    }
     for s in FORWARDED {
         unsafe { libc::signal(s as libc::c_int, libc::SIG_DFL) };
     }

@@ -123,12 +123,37 @@ fn host_files_tokens_and_caches_are_not_readable_inside() {
     }
     let run = l.strict(&[], "ls ~/.aws/sso/cache");
     fails_with(&run, "No such file or directory");
+    // Beside the isolated files: a backup `init --force` kept, and another tool's store.
+    l.t.write(".aws/kiro/config.kiro-aws-backup-1", MARKER, 0o600);
+    l.t.write(".awsvault/keys/prod-admin", MARKER, 0o600);
+    for path in [
+        "~/.aws/kiro/config.kiro-aws-backup-1",
+        "~/.awsvault/keys/prod-admin",
+    ] {
+        let run = l.strict(&[], &format!("cat {path}"));
+        fails_with(&run, "No such file or directory");
+    }
+    std::fs::remove_file(l.t.home().join(".aws/kiro/config.kiro-aws-backup-1")).unwrap();
     // Only the isolated directory is there, and it is read-only.
     let run = l.strict(
         &[],
-        "ls -A ~/.aws; cat ~/.aws/kiro/config >/dev/null && echo readable",
+        "ls -A ~/.aws ~/.aws/kiro; cat ~/.aws/kiro/config >/dev/null && echo readable",
     );
-    assert_eq!(run.stdout, "kiro\nreadable\n", "{}", run.stderr);
+    let home = l.t.home().display().to_string();
+    assert_eq!(
+        run.stdout,
+        format!("{home}/.aws:\nkiro\n\n{home}/.aws/kiro:\nconfig\ncredentials\nreadable\n"),
+        "{}",
+        run.stderr
+    );
+    // The program holds no descriptor of the sandbox's (bwrap's status pipe): the same
+    // ones as without strict mode.
+    let run = l.strict(&[], "ls /proc/self/fd");
+    let default =
+        l.t.cmd(["run", "--", "ls", "/proc/self/fd"])
+            .run()
+            .success();
+    assert_eq!(run.stdout, default.stdout, "{}", run.stderr);
     let run = l.strict(
         &[],
         "printf '[profile prod-admin]\\n' >> ~/.aws/kiro/config",
@@ -498,13 +523,16 @@ fn processes_running(arg: &str) -> bool {
 fn a_real_interactive_program_answers_keys_and_resizes() {
     use std::os::fd::AsRawFd;
     let l = laptop();
-    let program = "import fcntl, signal, struct, sys, termios
+    // Unbuffered writes: the resize may arrive while READY is still being written.
+    let program = "import fcntl, os, signal, struct, sys, termios
 def size():
     rows, cols = struct.unpack('hh', fcntl.ioctl(0, termios.TIOCGWINSZ, b'0000'))
     return f'{rows}x{cols}'
-signal.signal(signal.SIGWINCH, lambda *_: print('SIZE', size(), flush=True))
-print('READY', size(), flush=True)
-print('GOT', sys.stdin.readline().strip().upper(), flush=True)";
+def say(*words):
+    os.write(1, (' '.join(words) + '\\n').encode())
+signal.signal(signal.SIGWINCH, lambda *_: say('SIZE', size()))
+say('READY', size())
+say('GOT', sys.stdin.readline().strip().upper())";
     let size = nix::pty::Winsize {
         ws_row: 24,
         ws_col: 80,
@@ -536,6 +564,8 @@ print('GOT', sys.stdin.readline().strip().upper(), flush=True)";
         });
     }
     let mut child = command.spawn().unwrap();
+    // Only kiro-aws holds the terminal now: if it dies, reading the master ends.
+    drop(command);
     drop(pty.slave);
     let mut master = std::fs::File::from(pty.master);
     let mut seen = String::new();
@@ -546,6 +576,16 @@ print('GOT', sys.stdin.readline().strip().upper(), flush=True)";
                 started.elapsed() < Duration::from_secs(10),
                 "no {needle:?} in {seen:?}"
             );
+            // Wait for output at most 100 ms at a time, so that a silent sandbox fails the
+            // test instead of hanging it.
+            let mut fds = [nix::libc::pollfd {
+                fd: master.as_raw_fd(),
+                events: nix::libc::POLLIN,
+                revents: 0,
+            }];
+            if unsafe { nix::libc::poll(fds.as_mut_ptr(), 1, 100) } <= 0 {
+                continue;
+            }
             let mut buf = [0u8; 1024];
             let n = master.read(&mut buf).unwrap_or(0);
             seen.push_str(&String::from_utf8_lossy(&buf[..n]));
