@@ -301,6 +301,14 @@ fn launch_isolated(
 
 fn env_command(paths: &Paths, inherited: &[(OsString, OsString)], args: &EnvArgs) -> Result<Exit> {
     let set = prove(paths, inherited)?;
+    if set.strict {
+        // An environment to eval cannot carry a sandbox: that would be a way around it.
+        return Err(Error::not_isolated(
+            "strict mode is the default here (`init --strict`), and an environment alone cannot give the sandbox",
+            "launch through kiro-aws instead (`kiro-aws`, `kiro-aws run -- COMMAND`), or run `kiro-aws init --no-strict`",
+        )
+        .with_code("strict_required"));
+    }
     let profile = select_profile(&set, &args.profile)?;
     let env = LaunchEnv::new(paths, &profile, inherited)?;
     print!("{}", render_env(&env, args.format));

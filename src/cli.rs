@@ -13,8 +13,9 @@ Files (under $HOME):
   .kiro/steering/AGENTS.md      your file; kiro-aws owns only its marked block
 
 Exit codes:
-  0 success   2 bad usage or input   3 isolation or identity not proven (nothing launched)
-  4 a needed program was not found   1 anything else
+  0 success   2 bad usage or input   4 a needed program was not found   1 anything else
+  3 isolation or identity not proven, or the strict sandbox cannot be built (nothing launched)
+  With --strict, kiro-aws waits for the program and returns its exit status.
 
 Start here:
   kiro-aws init --sso-start-url https://my-org.awsapps.com/start --sso-region us-east-1 \\

@@ -713,6 +713,13 @@ fn init_strict_makes_every_launch_strict() {
         env["AWS_CONFIG_FILE"].ends_with("/config")
             && !env["AWS_CONFIG_FILE"].contains(".aws/kiro")
     );
+    // `env` cannot hand out a sandbox, so it refuses rather than offer a way around it.
+    let run = l.t.cmd(["env"]).run().exit(3);
+    assert!(
+        run.stderr.contains("error[strict_required]"),
+        "{}",
+        run.stderr
+    );
     // --no-strict takes it back.
     l.t.cmd(["init", "--no-strict"]).run().success();
     let json = l.t.cmd(["verify", "--json"]).run().success().json();
