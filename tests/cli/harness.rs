@@ -190,6 +190,24 @@ impl Test {
         args
     }
 
+    /// `init` with the standard session, region eu-west-1 and these `--profile` values.
+    pub fn init_with(&self, profiles: &[&str]) -> &Self {
+        let mut args = vec![
+            "init",
+            "--sso-start-url",
+            START_URL,
+            "--sso-region",
+            "eu-west-1",
+            "--region",
+            "eu-west-1",
+        ];
+        for p in profiles {
+            args.extend(["--profile", p]);
+        }
+        self.cmd(args).run().success();
+        self
+    }
+
     pub fn init(&self) -> &Self {
         self.cmd(self.init_args()).run().success();
         self
@@ -311,15 +329,18 @@ impl Invocation<'_> {
         command
     }
 
-    pub fn run(&self) -> Run {
-        let child = self
-            .command()
+    /// Start it in the background, no input, output captured.
+    pub fn spawn(&self) -> std::process::Child {
+        self.command()
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
-        Run::from(child.wait_with_output().unwrap())
+            .unwrap()
+    }
+
+    pub fn run(&self) -> Run {
+        Run::from(self.spawn().wait_with_output().unwrap())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{venv_bin, AwsStub, Test, START_URL};
+use crate::harness::{venv_bin, AwsStub, Test};
 
 const FUTURE: &str = "2099-01-01T00:00:00Z";
 const PAST: &str = "2020-01-01T00:00:00Z";
@@ -11,23 +11,11 @@ const HEX: &str = "0123456789abcdef";
 
 /// Three profiles in two accounts.
 fn init(t: &Test) {
-    t.cmd([
-        "init",
-        "--sso-start-url",
-        START_URL,
-        "--sso-region",
-        "eu-west-1",
-        "--region",
-        "eu-west-1",
-        "--profile",
+    t.init_with(&[
         "kiro-readonly=111111111111:KiroReadOnly",
-        "--profile",
         "kiro-audit=111111111111:KiroAudit",
-        "--profile",
         "kiro-dev=222222222222:KiroReadOnly",
-    ])
-    .run()
-    .success();
+    ]);
 }
 
 fn signed_in() -> Test {

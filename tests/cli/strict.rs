@@ -26,21 +26,10 @@ struct Laptop {
 /// files that reach other roles.
 fn laptop() -> Laptop {
     let t = Test::new();
-    t.cmd([
-        "init",
-        "--sso-start-url",
-        START_URL,
-        "--sso-region",
-        "eu-west-1",
-        "--region",
-        "eu-west-1",
-        "--profile",
+    t.init_with(&[
         "kiro-readonly=111111111111:KiroReadOnly",
-        "--profile",
         "kiro-dev=222222222222:KiroReadOnly",
-    ])
-    .run()
-    .success();
+    ]);
     t.write(
         ".aws/config",
         format!(
@@ -262,14 +251,7 @@ p=$(cat parent-pid)
 cat /proc/$p/environ > /dev/null 2> environ-error
 ls /proc/$p/root$HOME/.aws > /dev/null 2> root-error
 echo done";
-    let mut child = l
-        .invocation(&[], script)
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = l.invocation(&[], script).spawn();
     std::fs::write(l.t.work().join("parent-pid"), child.id().to_string()).unwrap();
     let status = child.wait().unwrap();
     assert!(status.success());
@@ -332,14 +314,7 @@ fn symlinks_hidden_paths_and_late_files_stay_hidden() {
     // A token written on the host after launch does not appear inside.
     let script = "for i in $(seq 100); do [ -e late-written ] && break; sleep 0.05; done
 cat ~/.aws/sso/cache/late.json";
-    let child = l
-        .invocation(&[], script)
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = l.invocation(&[], script).spawn();
     std::thread::sleep(Duration::from_millis(300));
     l.t.write(".aws/sso/cache/late.json", MARKER, 0o600);
     std::fs::write(l.t.work().join("late-written"), "").unwrap();
@@ -354,14 +329,7 @@ fn the_brokers_secret_is_useless_outside_the_sandbox() {
     let script = "d=$(dirname $AWS_CONFIG_FILE)
 cp $d/secret stolen-secret; echo $d/broker.sock > socket-path
 for i in $(seq 200); do [ -e outside-done ] && break; sleep 0.05; done";
-    let child = l
-        .invocation(&[], script)
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = l.invocation(&[], script).spawn();
     let work = l.t.work();
     let started = Instant::now();
     while !work.join("socket-path").exists()
