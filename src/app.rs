@@ -85,7 +85,7 @@ pub fn run(cli: Cli, inherited: &[(OsString, OsString)]) -> Result<Exit> {
         Command::Whoami(args) => whoami_command(&paths()?, inherited, &args),
         Command::Login(args) => login_command(&paths()?, inherited, &args.profile),
         Command::Audit(args) => audit_command(&paths()?, inherited, &args),
-        Command::SandboxExec { close_fd, argv } => Err(crate::supervisor::shim(close_fd, &argv)),
+        Command::SandboxExec { argv } => Err(crate::supervisor::shim(&argv)),
         Command::CredentialProcess {
             socket,
             secret_file,
@@ -285,6 +285,13 @@ fn launch_isolated(
     }
     if launch.install_kiro_files {
         install_launch_files(&set, paths)?;
+    }
+    if strict && launch.strict.is_none() {
+        return Err(Error::not_isolated(
+            "strict mode is the default here, and the IDE cannot be contained: it may hand the window to an instance already running outside",
+            "use `kiro-aws` (kiro-cli chat) in a terminal, or run `kiro-aws init --no-strict`",
+        )
+        .with_code("strict_unsupported"));
     }
     let program = launch::resolve_program(source, inherited)?;
     if strict {

@@ -25,6 +25,13 @@ use crate::profile::ProfileSet;
 /// refreshes 15 minutes before expiry).
 pub const REFRESH_MARGIN_SECS: i64 = 20 * 60;
 
+/// Callers served at once.
+pub const MAX_CONNECTIONS: usize = 32;
+
+/// After a failed minting, callers get the same refusal for this long instead of each
+/// starting another call to the SSO portal.
+pub const FAILURE_BACKOFF_SECS: i64 = 5;
+
 /// The hidden command a sandboxed AWS client runs as its `credential_process`.
 pub const CLIENT: &str = "__credential-process";
 
@@ -189,7 +196,15 @@ pub struct Broker {
     /// The inode of the sandbox's PID namespace, known once bwrap has started.
     pub sandbox_pid_ns: Arc<OnceLock<u64>>,
     mint: Box<Mint>,
-    cache: BTreeMap<String, Mutex<Option<RoleCredentials>>>,
+    cache: BTreeMap<String, Mutex<Slot>>,
+}
+
+/// What the broker holds for one profile.
+#[derive(Default)]
+struct Slot {
+    credentials: Option<RoleCredentials>,
+    /// The last failure and when it happened (Unix seconds).
+    failure: Option<(String, i64)>,
 }
 
 impl Broker {
@@ -202,20 +217,35 @@ impl Broker {
             cache: set
                 .names()
                 .into_iter()
-                .map(|n| (n, Mutex::new(None)))
+                .map(|n| (n, Mutex::new(Slot::default())))
                 .collect(),
         })
     }
 
-    /// Serve `listener` on a thread for as long as the process lives.
+    /// Serve `listener` on a thread for as long as the process lives, at most
+    /// [`MAX_CONNECTIONS`] callers at a time (more wait in the socket's backlog).
     pub fn serve(self: &Arc<Self>, listener: UnixListener) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
         let broker = Arc::clone(self);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let broker = Arc::clone(&broker);
-                std::thread::spawn(move || broker.handle(stream));
-            }
-        });
+        let busy = Arc::new(AtomicUsize::new(0));
+        let _ = std::thread::Builder::new()
+            .name("broker".into())
+            .spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    while busy.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    busy.fetch_add(1, Ordering::SeqCst);
+                    let (broker, done) = (Arc::clone(&broker), Arc::clone(&busy));
+                    let handler = std::thread::Builder::new().spawn(move || {
+                        broker.handle(stream);
+                        done.fetch_sub(1, Ordering::SeqCst);
+                    });
+                    if handler.is_err() {
+                        busy.fetch_sub(1, Ordering::SeqCst);
+                    }
+                }
+            });
     }
 
     /// Mint the credentials of `profile` now, so that the first call inside is quick.
@@ -243,11 +273,12 @@ impl Broker {
     }
 
     fn answer(&self, stream: &UnixStream) -> std::result::Result<RoleCredentials, String> {
-        self.check_peer(stream)?;
+        // Read the request first, so that a refusal reaches the caller as an answer.
         let mut line = String::new();
         BufReader::new(stream.take(4096))
             .read_line(&mut line)
             .map_err(|e| format!("unreadable request: {e}"))?;
+        self.check_peer(stream)?;
         let request: BrokerRequest =
             serde_json::from_str(&line).map_err(|e| format!("malformed request: {e}"))?;
         if !constant_time_eq(request.secret.as_bytes(), self.secret.as_bytes()) {
@@ -293,15 +324,28 @@ impl Broker {
 
     fn credentials(&self, profile: &str) -> std::result::Result<RoleCredentials, String> {
         let slot = self.cache.get(profile).ok_or("unknown profile")?;
-        let mut cached = slot.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = cached.as_ref() {
+        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = slot.credentials.as_ref() {
             if c.expiration - now() > REFRESH_MARGIN_SECS {
                 return Ok(c.clone());
             }
         }
-        let fresh = (self.mint)(profile)?;
-        *cached = Some(fresh.clone());
-        Ok(fresh)
+        if let Some((message, at)) = &slot.failure {
+            if now() - at < FAILURE_BACKOFF_SECS {
+                return Err(message.clone());
+            }
+        }
+        match (self.mint)(profile) {
+            Ok(fresh) => {
+                slot.credentials = Some(fresh.clone());
+                slot.failure = None;
+                Ok(fresh)
+            }
+            Err(message) => {
+                slot.failure = Some((message.clone(), now()));
+                Err(message)
+            }
+        }
     }
 }
 

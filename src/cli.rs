@@ -119,9 +119,6 @@ pub enum Command {
     /// Inside the strict sandbox: restore signals, then exec the program (internal)
     #[command(name = "__sandbox-exec", hide = true)]
     SandboxExec {
-        /// bwrap's status descriptor, which the program must not inherit
-        #[arg(long)]
-        close_fd: Option<i32>,
         #[arg(last = true, required = true)]
         argv: Vec<OsString>,
     },

@@ -237,6 +237,18 @@ pub const CODES: &[(&str, &str)] = &[
         "strict_sandbox_failed",
         "read bwrap's message; user namespaces must be allowed for it",
     ),
+    (
+        "strict_bwrap_untrusted",
+        "use the system's bwrap (/usr/bin/bwrap, owned by root)",
+    ),
+    (
+        "strict_aws_dir_symlink",
+        "replace the ~/.aws link with the directory it points to",
+    ),
+    (
+        "strict_landlock_missing",
+        "update the kernel to Linux 6.12 or later, with Landlock enabled (lsm=...,landlock)",
+    ),
 ];
 
 pub fn fix_for(code: &str) -> &'static str {

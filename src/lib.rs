@@ -28,6 +28,7 @@ pub mod finding;
 pub mod identity;
 pub mod ini;
 pub mod init;
+pub mod landlock;
 pub mod launch;
 pub mod launch_env;
 pub mod online;

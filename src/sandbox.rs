@@ -35,6 +35,13 @@ pub struct Spec {
     /// The isolated config and credentials files (real paths), bound back read-only; not
     /// the rest of `~/.aws/kiro`, where a backup kept by `init --force` may sit.
     pub kiro_files: Vec<PathBuf>,
+    /// Directories that stay writable (`$HOME`, the temporary directories, the working
+    /// directory); everything else is read-only, so nothing planted in the system runs
+    /// later outside.
+    pub writable: Vec<PathBuf>,
+    /// Sockets of services outside that could act for the agent (the user's runtime
+    /// directory with its session bus and agents, tmux, X11, Docker), covered empty.
+    pub ipc_masks: Vec<Mask>,
     /// Symlink targets, `--hide` paths and inherited credential files, outside `aws_dir`.
     pub masks: Vec<Mask>,
     /// The directory of every strict session's broker; hidden but for `run_dir`.
@@ -68,14 +75,23 @@ pub fn bwrap_args(spec: &Spec) -> Vec<OsString> {
         &"--die-with-parent",
         &"--cap-drop",
         &"ALL",
-        &"--bind",
+        &"--ro-bind",
         &"/",
         &"/",
-        &"--dev",
-        &"/dev",
-        &"--proc",
-        &"/proc",
     ]);
+    for dir in &spec.writable {
+        push(&[&"--bind", dir, dir]);
+    }
+    push(&[&"--dev", &"/dev", &"--proc", &"/proc"]);
+    // This binary runs outside later (the broker's probe, the next launch): pinned
+    // read-only, and as a mount point it cannot be renamed or replaced either.
+    push(&[&"--ro-bind", &spec.exe, &spec.exe]);
+    for mask in &spec.ipc_masks {
+        match mask.kind {
+            MaskKind::Dir => push(&[&"--perms", &"0700", &"--tmpfs", &mask.path]),
+            MaskKind::File => push(&[&"--ro-bind", &spec.empty_file, &mask.path]),
+        }
+    }
     // Other sessions' brokers are hidden; this session's is visible, read-only.
     push(&[&"--perms", &"0700", &"--tmpfs", &spec.runtime_dir]);
     push(&[&"--ro-bind", &spec.run_dir, &spec.run_dir]);
@@ -102,12 +118,87 @@ pub fn bwrap_args(spec: &Spec) -> Vec<OsString> {
         &"--",
         &spec.exe,
         &SHIM,
-        &"--close-fd",
-        &status_fd,
         &"--",
     ]);
     args.extend(spec.argv.iter().cloned());
     args
+}
+
+/// The user's sockets to services outside, hidden when present: through them a process
+/// could have something outside the sandbox read the hidden files for it.
+pub fn ipc_masks(uid: u32, inherited: &[(OsString, OsString)]) -> Vec<Mask> {
+    let mut candidates: Vec<PathBuf> = vec![
+        format!("/run/user/{uid}").into(),
+        format!("/tmp/tmux-{uid}").into(),
+        "/tmp/.X11-unix".into(),
+        "/run/dbus".into(),
+        "/run/docker.sock".into(),
+        "/var/run/docker.sock".into(),
+    ];
+    if let Some(dir) = crate::launch::var(inherited, "XDG_RUNTIME_DIR") {
+        candidates.push(dir.into());
+    }
+    let mut masks: Vec<Mask> = Vec::new();
+    for candidate in candidates {
+        let Ok(real) = std::fs::canonicalize(&candidate) else {
+            continue;
+        };
+        let kind = if real.is_dir() {
+            MaskKind::Dir
+        } else {
+            MaskKind::File
+        };
+        if real != Path::new("/") && !masks.iter().any(|m| m.path == real) {
+            masks.push(Mask { path: real, kind });
+        }
+    }
+    masks.sort_by(|a, b| a.path.cmp(&b.path));
+    masks
+}
+
+/// The directories that stay writable: `$HOME`, `/tmp`, `/var/tmp` and the working
+/// directory, resolved, without those inside another.
+pub fn writable(home: &Path, cwd: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = [home, Path::new("/tmp"), Path::new("/var/tmp"), cwd]
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .filter(|p| p.is_dir() && p != Path::new("/"))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let all = dirs.clone();
+    dirs.retain(|d| !all.iter().any(|o| o != d && d.starts_with(o)));
+    dirs
+}
+
+/// bwrap builds the boundary, so it must be a program the agent cannot have planted or
+/// replaced: the file and every directory above it owned by root and not writable by
+/// anyone else (sticky directories such as `/tmp` aside), and not below `$HOME`.
+pub fn check_trusted(program: &Path, home: &Path) -> std::result::Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let real = std::fs::canonicalize(program).map_err(|e| format!("{}: {e}", program.display()))?;
+    if let Ok(home) = std::fs::canonicalize(home) {
+        if real.starts_with(&home) && home != Path::new("/") {
+            return Err(format!(
+                "{} is inside $HOME, where the agent can write",
+                real.display()
+            ));
+        }
+    }
+    for path in real.ancestors() {
+        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let sticky = meta.is_dir() && meta.mode() & 0o1000 != 0;
+        if meta.uid() != 0 || (meta.mode() & 0o022 != 0 && !sticky) {
+            return Err(format!(
+                "{} is owned by uid {} with mode {:o}: someone but root could replace {}",
+                path.display(),
+                meta.uid(),
+                meta.mode() & 0o7777,
+                real.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Where other AWS credential tools keep what can reach other roles, below `$HOME`:
@@ -165,6 +256,7 @@ pub fn masks(
         "AWS_SHARED_CREDENTIALS_FILE",
         "AWS_WEB_IDENTITY_TOKEN_FILE",
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        "AWS_LOGIN_CACHE_DIRECTORY",
     ] {
         if let Some(value) = crate::launch::var(inherited, name) {
             candidates.push(PathBuf::from(value));
@@ -284,6 +376,17 @@ mod tests {
                     kind: MaskKind::File,
                 },
             ],
+            writable: vec!["/home/dev".into(), "/tmp".into()],
+            ipc_masks: vec![
+                Mask {
+                    path: "/run/docker.sock".into(),
+                    kind: MaskKind::File,
+                },
+                Mask {
+                    path: "/run/user/1000".into(),
+                    kind: MaskKind::Dir,
+                },
+            ],
             runtime_dir: "/run/user/1000/kiro-aws".into(),
             run_dir: "/run/user/1000/kiro-aws/run-42".into(),
             empty_file: "/run/user/1000/kiro-aws/run-42/empty".into(),
@@ -297,7 +400,11 @@ mod tests {
     #[test]
     fn the_bwrap_argv_is_a_plain_value() {
         let expected = "--unshare-user --disable-userns --unshare-pid --die-with-parent \
-            --cap-drop ALL --bind / / --dev /dev --proc /proc \
+            --cap-drop ALL --ro-bind / / --bind /home/dev /home/dev --bind /tmp /tmp \
+            --dev /dev --proc /proc \
+            --ro-bind /usr/local/bin/kiro-aws /usr/local/bin/kiro-aws \
+            --ro-bind /run/user/1000/kiro-aws/run-42/empty /run/docker.sock \
+            --perms 0700 --tmpfs /run/user/1000 \
             --perms 0700 --tmpfs /run/user/1000/kiro-aws \
             --ro-bind /run/user/1000/kiro-aws/run-42 /run/user/1000/kiro-aws/run-42 \
             --perms 0700 --tmpfs /home/dev/.aws \
@@ -307,7 +414,7 @@ mod tests {
             --perms 0700 --tmpfs /data/sso --remount-ro /data/sso \
             --ro-bind /run/user/1000/kiro-aws/run-42/empty /home/dev/secret.txt \
             --json-status-fd 5 --chdir /home/dev/project \
-            -- /usr/local/bin/kiro-aws __sandbox-exec --close-fd 5 -- /usr/bin/kiro-cli chat";
+            -- /usr/local/bin/kiro-aws __sandbox-exec -- /usr/bin/kiro-cli chat";
         let args: Vec<String> = bwrap_args(&spec())
             .into_iter()
             .map(|a| a.into_string().unwrap())
@@ -338,6 +445,39 @@ mod tests {
             kind: MaskKind::Dir,
         });
         assert_eq!(check(&s).unwrap_err().code, "hide_covers_needed_path");
+    }
+
+    #[test]
+    fn writable_directories_are_the_outermost_ones() {
+        let home = tempfile::tempdir().unwrap();
+        let project = home.path().join("project");
+        std::fs::create_dir(&project).unwrap();
+        let dirs = writable(home.path(), &project);
+        let home = std::fs::canonicalize(home.path()).unwrap();
+        assert!(dirs.contains(&PathBuf::from("/tmp")));
+        assert!(
+            !dirs.iter().any(|d| d.starts_with(&home) && d != &home) || !home.starts_with("/tmp")
+        );
+    }
+
+    #[test]
+    fn only_a_root_owned_bwrap_is_trusted() {
+        assert_eq!(
+            check_trusted(Path::new("/usr/bin/true"), Path::new("/nonexistent")),
+            Ok(())
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("bwrap");
+        std::fs::write(&fake, "").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(check_trusted(&fake, Path::new("/nonexistent"))
+            .unwrap_err()
+            .contains("mode 777"));
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(check_trusted(&fake, dir.path())
+            .unwrap_err()
+            .contains("inside $HOME"));
     }
 
     #[test]

@@ -72,6 +72,25 @@ pub fn prepare(
     hide: &[PathBuf],
 ) -> Result<Prepared> {
     let bwrap = find_bwrap(inherited)?;
+    sandbox::check_trusted(&bwrap, &paths.home).map_err(|reason| {
+        sandbox_failed(
+            format!("refusing to build the sandbox with this bwrap: {reason}"),
+            "use the system's bwrap (`sudo apt-get install bubblewrap`, /usr/bin/bwrap); unset KIRO_AWS_BWRAP or point it at a root-owned one",
+        )
+        .with_code("strict_bwrap_untrusted")
+        .at(&bwrap)
+    })?;
+    // A symlinked ~/.aws could be renamed from inside (only its target is covered) and a
+    // new ~/.aws planted for the host to read later.
+    let aws_link = paths.home.join(".aws");
+    if std::fs::symlink_metadata(&aws_link).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(sandbox_failed(
+            "~/.aws is a symlink; strict mode needs it to be a real directory",
+            "replace the link with the directory it points to (`mv`), then launch again",
+        )
+        .with_code("strict_aws_dir_symlink")
+        .at(aws_link));
+    }
     let exe = std::env::current_exe()
         .and_then(std::fs::canonicalize)
         .map_err(|e| Error::io("/proc/self/exe", "find kiro-aws itself", e))?;
@@ -95,6 +114,8 @@ pub fn prepare(
         .and_then(std::fs::canonicalize)
         .unwrap_or_else(|_| PathBuf::from("/"));
     let spec = Spec {
+        writable: sandbox::writable(&paths.home, &cwd),
+        ipc_masks: sandbox::ipc_masks(nix::unistd::getuid().as_raw(), inherited),
         masks: sandbox::masks(&paths.home, &aws_dir, hide, inherited)?,
         aws_dir,
         kiro_files,
@@ -108,7 +129,7 @@ pub fn prepare(
     };
     sandbox::check(&spec)?;
     Ok(Prepared {
-        env: launch_env.apply(inherited),
+        env: crate::launch_env::strict_only(launch_env.apply(inherited)),
         run,
         spec,
         bwrap,
@@ -199,6 +220,8 @@ pub fn launch(
     let mut prepared = prepare(paths, inherited, set, profile, hide)?;
     preflight(&prepared)?;
 
+    // Before the broker's threads, which start child processes.
+    let pty = supervisor::Pty::open_if_terminal()?;
     let mint_paths = paths.clone();
     let mint_env = inherited.to_vec();
     let broker = Broker::new(
@@ -221,6 +244,7 @@ pub fn launch(
         &sandbox::bwrap_args(&prepared.spec),
         &prepared.env,
         signals,
+        pty,
         pipe,
         broker.sandbox_pid_ns.clone(),
     )?;

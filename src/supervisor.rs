@@ -85,11 +85,10 @@ pub fn run(
     args: &[OsString],
     env: &BTreeMap<OsString, OsString>,
     signals: SigSet,
+    pty: Option<Pty>,
     (status_read, status_write): (OwnedFd, OwnedFd),
     pid_namespace: Arc<OnceLock<u64>>,
 ) -> Result<Outcome> {
-    let terminal = unsafe { libc::isatty(0) == 1 && libc::isatty(1) == 1 };
-    let pty = if terminal { Some(Pty::open()?) } else { None };
     let status_fd = status_write.as_raw_fd();
 
     let mut command = Command::new(bwrap);
@@ -121,6 +120,14 @@ pub fn run(
             for s in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
                 libc::signal(s, libc::SIG_IGN);
             }
+            // Nothing kiro-aws inherited goes in (a descriptor of a hidden directory would
+            // reach through the masks); only bwrap's status pipe.
+            libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
             if libc::fcntl(status_fd, libc::F_SETFD, 0) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -131,6 +138,8 @@ pub fn run(
         .spawn()
         .map_err(|e| Error::io(bwrap, "start bwrap", e))?;
     drop(status_write);
+    // The copies of the sandbox's terminal that went to bwrap are not needed here.
+    drop(command);
     let group = nix::unistd::Pid::from_raw(-(child.id() as i32));
 
     let exit_code: Arc<Mutex<Option<i64>>> = Arc::default();
@@ -160,9 +169,39 @@ pub fn run(
         )
     })?;
     let _raw = pty.as_ref().map(|_| RawTerminal::enter());
+    let bwrap_pid = child.id() as i32;
+    // Signals go to bwrap's group, and on a terminal also to the sandbox terminal's
+    // foreground group (an interactive shell inside puts its jobs in their own groups).
+    let forward = |signal: Signal| {
+        let _ = nix::sys::signal::kill(group, signal);
+        if let Some(fg) = pty
+            .as_ref()
+            .and_then(|p| nix::unistd::tcgetpgrp(&p.master).ok())
+        {
+            if fg.as_raw() != bwrap_pid {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(-fg.as_raw()), signal);
+            }
+        }
+    };
+    let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // After a hangup the session gets a moment to end by itself, then it is killed: a
+    // sandbox must not outlive the terminal it was started from.
+    let kill_later = || {
+        let finished = Arc::clone(&finished);
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            if !finished.load(std::sync::atomic::Ordering::SeqCst) {
+                let _ = nix::sys::signal::kill(group, Signal::SIGKILL);
+            }
+        });
+    };
     let status = loop {
         if let Some(pty) = &pty {
             pty.pump(&sfd)?;
+            if pty.hung_up.replace(false) {
+                forward(Signal::SIGHUP);
+                kill_later();
+            }
         }
         // Non-blocking read: the pump above returns when a signal is pending.
         let info = match sfd.read_signal() {
@@ -190,11 +229,15 @@ pub fn run(
                 }
             }
             Some(s) if FORWARDED.contains(&s) => {
-                let _ = nix::sys::signal::kill(group, s);
+                forward(s);
+                if s == Signal::SIGHUP {
+                    kill_later();
+                }
             }
             _ => {}
         }
     };
+    finished.store(true, std::sync::atomic::Ordering::SeqCst);
     if let Some(pty) = &pty {
         pty.drain();
     }
@@ -214,14 +257,28 @@ pub fn run(
 }
 
 /// The sandbox's own pseudo-terminal and the loop that joins it to the real one.
-struct Pty {
+pub struct Pty {
     master: OwnedFd,
     slave: OwnedFd,
     /// The real terminal still has input to give.
     input_open: std::cell::Cell<bool>,
+    /// The real terminal went away since the last look.
+    hung_up: std::cell::Cell<bool>,
 }
 
 impl Pty {
+    /// A pseudo-terminal for the sandbox when kiro-aws runs on one. Open it before any
+    /// other thread can start a child, which would inherit it until its descriptors are
+    /// marked close-on-exec.
+    pub fn open_if_terminal() -> Result<Option<Pty>> {
+        let terminal = unsafe { libc::isatty(0) == 1 && libc::isatty(1) == 1 };
+        if terminal {
+            Pty::open().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     fn open() -> Result<Pty> {
         let size = window_size(0);
         let termios = nix::sys::termios::tcgetattr(std::io::stdin()).ok();
@@ -235,6 +292,7 @@ impl Pty {
             master: pty.master,
             slave: pty.slave,
             input_open: std::cell::Cell::new(true),
+            hung_up: std::cell::Cell::new(false),
         })
     }
 
@@ -275,7 +333,10 @@ impl Pty {
                 return Ok(());
             }
             if input && self.input_open.get() && !copy(0, self.master.as_raw_fd()) {
+                // The real terminal is gone (closed window, lost connection).
                 self.input_open.set(false);
+                self.hung_up.set(true);
+                return Ok(());
             }
             if signal {
                 return Ok(());
@@ -350,12 +411,13 @@ impl Drop for RawTerminal {
     }
 }
 
-/// The shim inside the sandbox: close bwrap's status descriptor, restore the signals
-/// bwrap ignores, then exec the program.
-pub fn shim(close_fd: Option<RawFd>, argv: &[OsString]) -> Error {
-    if let Some(fd) = close_fd.filter(|fd| *fd > 2) {
-        unsafe { libc::close(fd) };
-    }
+/// The shim inside the sandbox: close every descriptor but the standard three (bwrap's
+/// status pipe, and anything the caller passed, which could reach hidden files), shut
+/// the way out through abstract sockets and signals where Landlock can, restore the
+/// signals bwrap ignores, then exec the program.
+pub fn shim(argv: &[OsString]) -> Error {
+    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    crate::landlock::scope_to_sandbox();
     for s in FORWARDED {
         unsafe { libc::signal(s as libc::c_int, libc::SIG_DFL) };
     }

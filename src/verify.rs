@@ -411,6 +411,8 @@ pub fn check_strict(report: &mut Report, paths: &Paths, inherited: &[(OsString, 
     if let Err(error) = outcome {
         let code = match error.code {
             "strict_bwrap_missing" => "strict_bwrap_missing",
+            "strict_bwrap_untrusted" => "strict_bwrap_untrusted",
+            "strict_aws_dir_symlink" => "strict_aws_dir_symlink",
             _ => "strict_sandbox_failed",
         };
         let path = error
@@ -422,6 +424,16 @@ pub fn check_strict(report: &mut Report, paths: &Paths, inherited: &[(OsString, 
         finding.fix = error.fix;
         report.findings.push(finding);
         report.ok = false;
+    }
+    if !crate::landlock::can_scope() {
+        report.findings.push(Finding::warning(
+            "strict_landlock_missing",
+            "landlock",
+            format!(
+                "Landlock ABI {} cannot keep the sandbox from abstract sockets outside (needs 6, Linux 6.12)",
+                crate::landlock::abi()
+            ),
+        ));
     }
     report.strict = Some(report.ok);
 }

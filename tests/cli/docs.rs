@@ -9,7 +9,8 @@ fn read(relative: &str) -> String {
 /// Error codes, found where errors are made in the source.
 fn error_codes() -> Vec<String> {
     let constructors =
-        regex::Regex::new(r#"(?:Error::(?:input|other)|\bbad)\(\s*"([a-z][a-z0-9_]*)""#).unwrap();
+        regex::Regex::new(r#"(?:Error::(?:input|other)|\bbad|with_code)\(\s*"([a-z][a-z0-9_]*)""#)
+            .unwrap();
     let mut codes: Vec<String> = [
         "isolation_not_proven",
         "identity_not_proven",

@@ -21,7 +21,7 @@ pub const PROFILES: [&str; 3] = [
 /// Variables that must never reach the agent, written out here independently of the
 /// binary's own list (section 2 of the credentials reference), so that dropping one from
 /// the code fails the tests.
-pub const MUST_REMOVE: [&str; 26] = [
+pub const MUST_REMOVE: [&str; 27] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "SECRET_ACCESS_KEY",
@@ -48,10 +48,13 @@ pub const MUST_REMOVE: [&str; 26] = [
     "AWS_CSM_HOST",
     "AWS_CSM_PORT",
     "AWS_CSM_CLIENT_ID",
+    "AWS_LOGIN_CACHE_DIRECTORY",
 ];
 
 pub fn must_remove(name: &str) -> bool {
-    MUST_REMOVE.contains(&name) || name.starts_with("AWS_ENDPOINT_URL_")
+    MUST_REMOVE.contains(&name)
+        || name.starts_with("AWS_ENDPOINT_URL_")
+        || name.starts_with("AWS_BEARER_TOKEN_")
 }
 
 pub struct Test {

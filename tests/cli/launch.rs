@@ -3,7 +3,7 @@ use std::fs;
 use crate::harness::Test;
 
 /// Every variable that must never reach the agent, set to a hostile value.
-const HOSTILE_ENV: [(&str, &str); 13] = [
+const HOSTILE_ENV: [(&str, &str); 15] = [
     ("AWS_ACCESS_KEY_ID", "AKIAHOSTLEAK00000000"),
     ("AWS_SECRET_ACCESS_KEY", "leak"),
     ("AWS_SESSION_TOKEN", "leak"),
@@ -20,6 +20,8 @@ const HOSTILE_ENV: [(&str, &str); 13] = [
     ("AWS_DATA_PATH", "/tmp/evil-models"),
     ("AWS_CSM_ENABLED", "true"),
     ("AWS_CSM_HOST", "127.0.0.1"),
+    ("AWS_BEARER_TOKEN_BEDROCK", "bedrock-api-key"),
+    ("AWS_LOGIN_CACHE_DIRECTORY", "/home/other/.aws/login/cache"),
 ];
 
 #[test]
@@ -189,6 +191,7 @@ fn env_prints_what_a_wrapper_evals_to_the_same_environment() {
         .map(|s| s.to_string())
         .collect();
     expected.push("AWS_ENDPOINT_URL_SSO".into());
+    expected.push("AWS_BEARER_TOKEN_BEDROCK".into());
     expected.sort();
     assert_eq!(unset, expected);
 

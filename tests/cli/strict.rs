@@ -135,14 +135,26 @@ fn host_files_tokens_and_caches_are_not_readable_inside() {
         "{}",
         run.stderr
     );
-    // The program holds no descriptor of the sandbox's (bwrap's status pipe): the same
-    // ones as without strict mode.
-    let run = l.strict(&[], "ls /proc/self/fd");
-    let default =
-        l.t.cmd(["run", "--", "ls", "/proc/self/fd"])
-            .run()
-            .success();
-    assert_eq!(run.stdout, default.stdout, "{}", run.stderr);
+    // No descriptor gets in but the three streams: not bwrap's status pipe, and not one
+    // the caller passed (a descriptor of $HOME would reach through every mask).
+    let home = std::fs::File::open(l.t.home()).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&home);
+    let mut command = l
+        .invocation(
+            &[],
+            "ls /proc/self/fd; cat /proc/self/fd/9/.aws/credentials",
+        )
+        .command();
+    unsafe {
+        command.pre_exec(move || {
+            nix::libc::dup2(fd, 9);
+            Ok(())
+        });
+    }
+    let run = Run::from(command.stdin(Stdio::null()).output().unwrap());
+    assert!(run.stdout.starts_with("0\n1\n2\n3\n"), "{}", run.stdout);
+    assert!(!run.stdout.contains(MARKER), "{}", run.stdout);
+    fails_with(&run, "No such file or directory");
     let run = l.strict(
         &[],
         "printf '[profile prod-admin]\\n' >> ~/.aws/kiro/config",
@@ -508,6 +520,10 @@ say('GOT', sys.stdin.readline().strip().upper())";
         ws_ypixel: 0,
     };
     let pty = nix::pty::openpty(&size, None).unwrap();
+    // Only the child gets the terminal (its standard streams), as from a terminal emulator.
+    for fd in [&pty.master, &pty.slave] {
+        unsafe { nix::libc::fcntl(fd.as_raw_fd(), nix::libc::F_SETFD, nix::libc::FD_CLOEXEC) };
+    }
     let slave = pty.slave.as_raw_fd();
     let mut command =
         l.t.cmd([
@@ -681,6 +697,14 @@ fn init_strict_makes_every_launch_strict() {
         env["AWS_CONFIG_FILE"].ends_with("/config")
             && !env["AWS_CONFIG_FILE"].contains(".aws/kiro")
     );
+    // The IDE cannot be contained (it may hand its window to an instance outside).
+    let run = l.t.cmd(["ide"]).run().exit(3);
+    assert!(
+        run.stderr.contains("error[strict_unsupported]"),
+        "{}",
+        run.stderr
+    );
+    assert!(!l.t.was_launched("kiro"));
     // `env` cannot hand out a sandbox, so it refuses rather than offer a way around it.
     let run = l.t.cmd(["env"]).run().exit(3);
     assert!(
@@ -692,4 +716,176 @@ fn init_strict_makes_every_launch_strict() {
     l.t.cmd(["init", "--no-strict"]).run().success();
     let json = l.t.cmd(["verify", "--json"]).run().success().json();
     assert_eq!(json["strict_default"], false);
+}
+
+#[test]
+fn nothing_outside_acts_for_the_agent_and_nothing_is_planted_for_later() {
+    let l = laptop();
+    // The system is read-only inside (even for root): no bwrap, no preload, no binary
+    // can be planted for a later launch outside. $HOME, /tmp and the project stay writable.
+    for target in ["/usr/local/bin/bwrap", "/etc/ld.so.preload"] {
+        let run = l.strict(&[], &format!("echo x >> {target}"));
+        fails_with(&run, "Read-only file system");
+    }
+    // kiro-aws itself (which runs outside later) cannot be replaced or moved aside,
+    // wherever it is installed.
+    let run = l.strict(&[], &format!("mv {BIN} {BIN}.moved"));
+    assert_ne!(run.status, 0, "{}", run.stderr);
+    assert!(Path::new(BIN).exists());
+    let run = l.strict(
+        &[],
+        "echo x > ~/.note && echo x > /tmp/kiro-aws-note-$$ && echo x > here && echo ok",
+    );
+    assert_eq!(run.stdout, "ok\n", "{}", run.stderr);
+
+    // A service outside listening on an abstract socket would read the hidden files for
+    // the agent: Landlock keeps the sandbox from reaching it.
+    let name = format!("kiro-aws-test-{}", std::process::id());
+    let server = format!(
+        "import socket\ns = socket.socket(socket.AF_UNIX)\ns.bind('\\0{name}')\ns.listen()\n\
+         print('listening', flush=True)\nwhile True:\n    c, _ = s.accept()\n    c.sendall(b'{MARKER}')\n    c.close()\n"
+    );
+    let mut listener = std::process::Command::new(venv_bin("python"))
+        .args(["-c", &server])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = [0u8; 10];
+    listener
+        .stdout
+        .take()
+        .unwrap()
+        .read_exact(&mut line)
+        .unwrap();
+    let client = format!(
+        "python -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect('\\0{name}'); print(s.recv(100))\""
+    );
+    let outside = std::process::Command::new("sh")
+        .args(["-c", &client])
+        .env("PATH", format!("{}:/usr/bin:/bin", venv_dir().display()))
+        .output()
+        .unwrap();
+    let run = l.strict(&[], &client);
+    let _ = listener.kill();
+    let _ = listener.wait();
+    assert!(
+        String::from_utf8_lossy(&outside.stdout).contains(MARKER),
+        "the control connects from outside"
+    );
+    assert!(!run.stdout.contains(MARKER), "{}", run.stdout);
+    fails_with(&run, "Operation not permitted");
+}
+
+#[test]
+fn an_untrusted_bwrap_or_a_symlinked_aws_dir_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Test::new();
+    t.init();
+    // A bwrap that someone but root could have written.
+    let dir = t.root().join("writable-by-all");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy("/usr/bin/bwrap", dir.join("bwrap")).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = t
+        .cmd(["run", "--strict", "--", "true"])
+        .env("KIRO_AWS_BWRAP", dir.join("bwrap"))
+        .run()
+        .exit(3);
+    assert!(
+        run.stderr.contains("error[strict_bwrap_untrusted]"),
+        "{}",
+        run.stderr
+    );
+
+    // ~/.aws as a link: its name could be swapped from inside.
+    let home = t.home();
+    std::fs::rename(home.join(".aws"), home.join("dotfiles-aws")).unwrap();
+    std::os::unix::fs::symlink(home.join("dotfiles-aws"), home.join(".aws")).unwrap();
+    let run = t.cmd(["run", "--strict", "--", "true"]).run().exit(3);
+    assert!(
+        run.stderr.contains("error[strict_aws_dir_symlink]"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn closing_the_terminal_ends_the_session_even_for_a_job_control_shell() {
+    use std::os::fd::AsRawFd;
+    let l = laptop();
+    let size = nix::pty::Winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(&size, None).unwrap();
+    // Only the child gets the terminal (its standard streams), as from a terminal emulator.
+    for fd in [&pty.master, &pty.slave] {
+        unsafe { nix::libc::fcntl(fd.as_raw_fd(), nix::libc::F_SETFD, nix::libc::FD_CLOEXEC) };
+    }
+    let slave = pty.slave.as_raw_fd();
+    // An interactive shell puts its commands in process groups of their own, away from
+    // bwrap's; it must still go when the terminal does.
+    let mut command =
+        l.t.cmd([
+            "run",
+            "--strict",
+            "--",
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-i",
+        ])
+        .command();
+    command
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
+    unsafe {
+        command.pre_exec(move || {
+            nix::libc::setsid();
+            nix::libc::ioctl(slave, nix::libc::TIOCSCTTY as _, 0);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    drop(command);
+    drop(pty.slave);
+    let mut master = std::fs::File::from(pty.master);
+    master
+        .write_all(b"sleep 1000.25 &\r echo started-$((6*7))\r")
+        .unwrap();
+    let started = Instant::now();
+    let mut seen = String::new();
+    while !seen.contains("started-42") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no prompt: {seen:?}"
+        );
+        let mut buf = [0u8; 1024];
+        let n = master.read(&mut buf).unwrap_or(0);
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    // The terminal goes away.
+    drop(master);
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "kiro-aws outlived its terminal"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    while processes_running("1000.25") {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "a job outlived the session"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
