@@ -404,6 +404,18 @@ TIME                  EVENT             ACCOUNT       ROLE                      
     assert_eq!(json["events"][2]["event"], "ssm:PutParameter");
     assert_eq!(json["events"][2]["read_only"], false);
     assert_eq!(json["events"][2]["via_kiro_aws"], true);
+
+    // --max-events bounds what is read, and says so.
+    let mut args = vec!["audit", "--run", "--max-events", "2"];
+    args.extend(WINDOW);
+    let run = t.cmd(&args).aws(&stub).run().success();
+    assert_eq!(run.stdout.lines().count(), 1 + 2, "{}", run.stdout);
+    assert!(run.stderr.contains("2 of 2 event(s)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("stopped at --max-events 2"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
