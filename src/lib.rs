@@ -12,9 +12,9 @@
 //! - Online (whoami, audit --run, chat --check-identity): `probe` runs `online` in a child
 //!   process with the agent's environment; `identity` judges what STS answered; `audit`
 //!   builds the CloudTrail queries and the table. Nothing else touches the network.
-//! - Strict mode: `sandbox` plans what to hide and the bwrap argv; `broker` hands kiro
-//!   credentials in over a Unix socket; `supervisor` runs the sandbox, its terminal and
-//!   its signals.
+//! - Strict mode: `strict` runs it start to end; `sandbox` plans what to hide and the
+//!   bwrap argv; `broker` hands kiro credentials in over a Unix socket; `supervisor` runs
+//!   the sandbox, its terminal and its signals; `landlock` scopes it inside.
 
 pub mod agent;
 pub mod app;
