@@ -54,7 +54,8 @@ pub fn scope_to_sandbox() -> bool {
         if fd < 0 {
             return false;
         }
-        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        let no = 0 as libc::c_ulong;
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, no, no, no);
         let ok = libc::syscall(libc::SYS_landlock_restrict_self, fd as libc::c_int, 0u32) == 0;
         libc::close(fd as libc::c_int);
         ok

@@ -35,9 +35,12 @@ pub struct Spec {
     /// The isolated config and credentials files (real paths), bound back read-only; not
     /// the rest of `~/.aws/kiro`, where a backup kept by `init --force` may sit.
     pub kiro_files: Vec<PathBuf>,
-    /// Directories that stay writable (`$HOME`, the temporary directories, the working
-    /// directory); everything else is read-only, so nothing planted in the system runs
-    /// later outside.
+    /// `/tmp` and `/var/tmp`: private and empty inside (other programs' sockets live
+    /// there: tmux, screen, X11, editors' servers).
+    pub private_tmp: Vec<PathBuf>,
+    /// Directories that stay writable (`$HOME`, the working directory), bound back after
+    /// the private temporary directories; everything else is read-only, so nothing
+    /// planted in the system runs later outside.
     pub writable: Vec<PathBuf>,
     /// Sockets of services outside that could act for the agent (the user's runtime
     /// directory with its session bus and agents, tmux, X11, Docker), covered empty.
@@ -79,6 +82,9 @@ pub fn bwrap_args(spec: &Spec) -> Vec<OsString> {
         &"/",
         &"/",
     ]);
+    for dir in &spec.private_tmp {
+        push(&[&"--perms", &"1777", &"--tmpfs", dir]);
+    }
     for dir in &spec.writable {
         push(&[&"--bind", dir, dir]);
     }
@@ -86,6 +92,12 @@ pub fn bwrap_args(spec: &Spec) -> Vec<OsString> {
     // This binary runs outside later (the broker's probe, the next launch): pinned
     // read-only, and as a mount point it cannot be renamed or replaced either.
     push(&[&"--ro-bind", &spec.exe, &spec.exe]);
+    // A program that lives in a temporary directory stays visible (read-only) in the
+    // private one.
+    let in_tmp = |p: &&OsString| spec.private_tmp.iter().any(|t| Path::new(p).starts_with(t));
+    if let Some(program) = spec.argv.first().filter(in_tmp) {
+        push(&[&"--ro-bind", program, program]);
+    }
     for mask in &spec.ipc_masks {
         match mask.kind {
             MaskKind::Dir => push(&[&"--perms", &"0700", &"--tmpfs", &mask.path]),
@@ -126,11 +138,13 @@ pub fn bwrap_args(spec: &Spec) -> Vec<OsString> {
 
 /// The user's sockets to services outside, hidden when present: through them a process
 /// could have something outside the sandbox read the hidden files for it.
-pub fn ipc_masks(uid: u32, inherited: &[(OsString, OsString)]) -> Vec<Mask> {
+/// This is a list of known places (a deny-list), beside the private `/tmp`; a service
+/// listening elsewhere on a path socket stays reachable. Never a directory that holds
+/// one of `keep` (`$HOME`, the working directory, this binary).
+pub fn ipc_masks(uid: u32, inherited: &[(OsString, OsString)], keep: &[&Path]) -> Vec<Mask> {
     let mut candidates: Vec<PathBuf> = vec![
         format!("/run/user/{uid}").into(),
-        format!("/tmp/tmux-{uid}").into(),
-        "/tmp/.X11-unix".into(),
+        format!("/run/screen/S-{uid}").into(),
         "/run/dbus".into(),
         "/run/docker.sock".into(),
         "/var/run/docker.sock".into(),
@@ -148,7 +162,8 @@ pub fn ipc_masks(uid: u32, inherited: &[(OsString, OsString)]) -> Vec<Mask> {
         } else {
             MaskKind::File
         };
-        if real != Path::new("/") && !masks.iter().any(|m| m.path == real) {
+        let covers_needed = keep.iter().any(|k| k.starts_with(&real));
+        if !covers_needed && !masks.iter().any(|m| m.path == real) {
             masks.push(Mask { path: real, kind });
         }
     }
@@ -156,12 +171,33 @@ pub fn ipc_masks(uid: u32, inherited: &[(OsString, OsString)]) -> Vec<Mask> {
     masks
 }
 
-/// The directories that stay writable: `$HOME`, `/tmp`, `/var/tmp` and the working
-/// directory, resolved, without those inside another.
-pub fn writable(home: &Path, cwd: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = [home, Path::new("/tmp"), Path::new("/var/tmp"), cwd]
+/// Places whose contents outside programs run or trust; never writable inside, even when
+/// the session starts there.
+const SYSTEM: [&str; 13] = [
+    "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/boot", "/opt", "/var", "/run",
+    "/srv", "/root",
+];
+
+/// The private temporary directories that exist here.
+pub fn private_tmp() -> Vec<PathBuf> {
+    ["/tmp", "/var/tmp"]
         .iter()
         .filter_map(|p| std::fs::canonicalize(p).ok())
+        .filter(|p| p.is_dir())
+        .collect()
+}
+
+/// The directories that stay writable: `$HOME` and the working directory, resolved,
+/// without those inside another. A working directory in the system (`/usr`, `/etc`, ...)
+/// stays read-only; `$HOME` is writable wherever it is.
+pub fn writable(home: &Path, cwd: &Path) -> Vec<PathBuf> {
+    let home = std::fs::canonicalize(home).ok();
+    let cwd = std::fs::canonicalize(cwd)
+        .ok()
+        .filter(|c| home.as_ref().is_some_and(|h| c.starts_with(h)) || !is_system(c));
+    let mut dirs: Vec<PathBuf> = [home, cwd]
+        .into_iter()
+        .flatten()
         .filter(|p| p.is_dir() && p != Path::new("/"))
         .collect();
     dirs.sort();
@@ -169,6 +205,11 @@ pub fn writable(home: &Path, cwd: &Path) -> Vec<PathBuf> {
     let all = dirs.clone();
     dirs.retain(|d| !all.iter().any(|o| o != d && d.starts_with(o)));
     dirs
+}
+
+fn is_system(path: &Path) -> bool {
+    path == Path::new("/")
+        || (SYSTEM.iter().any(|s| path.starts_with(s)) && !path.starts_with("/var/tmp"))
 }
 
 /// bwrap builds the boundary, so it must be a program the agent cannot have planted or
@@ -281,6 +322,14 @@ pub fn masks(
         }
     }
     masks.sort_by(|a, b| a.path.cmp(&b.path));
+    // A mask inside a directory mask is covered already (and could not be mounted on the
+    // read-only tmpfs).
+    let dirs: Vec<PathBuf> = masks
+        .iter()
+        .filter(|m| m.kind == MaskKind::Dir)
+        .map(|m| m.path.clone())
+        .collect();
+    masks.retain(|m| !dirs.iter().any(|d| m.path != *d && m.path.starts_with(d)));
     Ok(masks)
 }
 
@@ -376,7 +425,8 @@ mod tests {
                     kind: MaskKind::File,
                 },
             ],
-            writable: vec!["/home/dev".into(), "/tmp".into()],
+            private_tmp: vec!["/tmp".into()],
+            writable: vec!["/home/dev".into()],
             ipc_masks: vec![
                 Mask {
                     path: "/run/docker.sock".into(),
@@ -400,7 +450,7 @@ mod tests {
     #[test]
     fn the_bwrap_argv_is_a_plain_value() {
         let expected = "--unshare-user --disable-userns --unshare-pid --die-with-parent \
-            --cap-drop ALL --ro-bind / / --bind /home/dev /home/dev --bind /tmp /tmp \
+            --cap-drop ALL --ro-bind / / --perms 1777 --tmpfs /tmp --bind /home/dev /home/dev \
             --dev /dev --proc /proc \
             --ro-bind /usr/local/bin/kiro-aws /usr/local/bin/kiro-aws \
             --ro-bind /run/user/1000/kiro-aws/run-42/empty /run/docker.sock \
@@ -448,16 +498,47 @@ mod tests {
     }
 
     #[test]
-    fn writable_directories_are_the_outermost_ones() {
+    fn writable_directories_are_home_and_a_project_outside_the_system() {
         let home = tempfile::tempdir().unwrap();
+        let real_home = std::fs::canonicalize(home.path()).unwrap();
         let project = home.path().join("project");
         std::fs::create_dir(&project).unwrap();
-        let dirs = writable(home.path(), &project);
-        let home = std::fs::canonicalize(home.path()).unwrap();
-        assert!(dirs.contains(&PathBuf::from("/tmp")));
-        assert!(
-            !dirs.iter().any(|d| d.starts_with(&home) && d != &home) || !home.starts_with("/tmp")
+        assert_eq!(writable(home.path(), &project), vec![real_home.clone()]);
+        assert_eq!(
+            writable(home.path(), Path::new("/usr/bin")),
+            vec![real_home.clone()]
         );
+        assert_eq!(
+            writable(home.path(), Path::new("/")),
+            vec![real_home.clone()]
+        );
+        let other = tempfile::tempdir().unwrap();
+        let mut both = vec![real_home, std::fs::canonicalize(other.path()).unwrap()];
+        both.sort();
+        assert_eq!(writable(home.path(), other.path()), both);
+    }
+
+    #[test]
+    fn nested_masks_and_masks_over_needed_paths_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let aws = root.join(".aws");
+        std::fs::create_dir_all(aws.join("kiro")).unwrap();
+        std::fs::create_dir_all(root.join(".config/aws-sso")).unwrap();
+        let masks = masks(&root, &aws, &[root.join(".config")], &[]).unwrap();
+        assert_eq!(
+            masks,
+            [Mask {
+                path: root.join(".config"),
+                kind: MaskKind::Dir
+            }]
+        );
+        let runtime: Vec<(OsString, OsString)> =
+            vec![("XDG_RUNTIME_DIR".into(), root.clone().into_os_string())];
+        // XDG_RUNTIME_DIR above the project is not covered (it would hide the project).
+        assert!(!ipc_masks(4242, &runtime, &[&root.join("project")])
+            .iter()
+            .any(|m| m.path == root));
     }
 
     #[test]

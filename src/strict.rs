@@ -71,7 +71,9 @@ pub fn prepare(
     profile: &str,
     hide: &[PathBuf],
 ) -> Result<Prepared> {
-    let bwrap = find_bwrap(inherited)?;
+    // The checked file is the one executed (not a link that could be swapped after).
+    let bwrap = std::fs::canonicalize(find_bwrap(inherited)?)
+        .map_err(|e| Error::io("bwrap", "resolve bwrap", e))?;
     sandbox::check_trusted(&bwrap, &paths.home).map_err(|reason| {
         sandbox_failed(
             format!("refusing to build the sandbox with this bwrap: {reason}"),
@@ -114,8 +116,13 @@ pub fn prepare(
         .and_then(std::fs::canonicalize)
         .unwrap_or_else(|_| PathBuf::from("/"));
     let spec = Spec {
+        private_tmp: sandbox::private_tmp(),
         writable: sandbox::writable(&paths.home, &cwd),
-        ipc_masks: sandbox::ipc_masks(nix::unistd::getuid().as_raw(), inherited),
+        ipc_masks: sandbox::ipc_masks(
+            nix::unistd::getuid().as_raw(),
+            inherited,
+            &[&paths.home, &cwd, &exe],
+        ),
         masks: sandbox::masks(&paths.home, &aws_dir, hide, inherited)?,
         aws_dir,
         kiro_files,

@@ -122,12 +122,19 @@ pub fn run(
             }
             // Nothing kiro-aws inherited goes in (a descriptor of a hidden directory would
             // reach through the masks); only bwrap's status pipe.
-            libc::syscall(
+            if libc::syscall(
                 libc::SYS_close_range,
                 3u32,
                 u32::MAX,
                 libc::CLOSE_RANGE_CLOEXEC,
-            );
+            ) < 0
+            {
+                // Before Linux 5.11: mark them one by one, up to the descriptor limit.
+                let limit = libc::sysconf(libc::_SC_OPEN_MAX).clamp(256, 65536) as libc::c_int;
+                for fd in 3..limit {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
+            }
             if libc::fcntl(status_fd, libc::F_SETFD, 0) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -172,7 +179,9 @@ pub fn run(
     let bwrap_pid = child.id() as i32;
     // Signals go to bwrap's group, and on a terminal also to the sandbox terminal's
     // foreground group (an interactive shell inside puts its jobs in their own groups).
+    let signalled = std::sync::atomic::AtomicBool::new(false);
     let forward = |signal: Signal| {
+        signalled.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = nix::sys::signal::kill(group, signal);
         if let Some(fg) = pty
             .as_ref()
@@ -246,10 +255,13 @@ pub fn run(
         .code()
         .or_else(|| status.signal().map(|s| 128 + s))
         .unwrap_or(1);
+    // The program ran when bwrap reported its exit, or when kiro-aws itself signalled
+    // the sandbox (a program killed after a hangup has no exit code to report).
     let ran = exit_code
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .is_some();
+        .is_some()
+        || signalled.load(std::sync::atomic::Ordering::SeqCst);
     Ok(Outcome {
         status: u8::try_from(code).unwrap_or(1),
         ran,
@@ -416,8 +428,28 @@ impl Drop for RawTerminal {
 /// the way out through abstract sockets and signals where Landlock can, restore the
 /// signals bwrap ignores, then exec the program.
 pub fn shim(argv: &[OsString]) -> Error {
-    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-    crate::landlock::scope_to_sandbox();
+    if unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) } < 0 {
+        // Before Linux 5.9: close what /proc lists.
+        let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+            .map(|dir| {
+                dir.flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                    .filter(|fd| *fd > 2)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for fd in open {
+            unsafe { libc::close(fd) };
+        }
+    }
+    if crate::landlock::can_scope() && !crate::landlock::scope_to_sandbox() {
+        // The kernel offers the scoping but refused it: do not run without it.
+        return Error::not_isolated(
+            "Landlock refused to scope the sandbox",
+            "run `kiro-aws verify --strict`",
+        )
+        .with_code("strict_sandbox_failed");
+    }
     for s in FORWARDED {
         unsafe { libc::signal(s as libc::c_int, libc::SIG_DFL) };
     }

@@ -152,7 +152,10 @@ fn host_files_tokens_and_caches_are_not_readable_inside() {
         });
     }
     let run = Run::from(command.stdin(Stdio::null()).output().unwrap());
-    assert!(run.stdout.starts_with("0\n1\n2\n3\n"), "{}", run.stdout);
+    assert_eq!(
+        run.stdout, "0\n1\n2\n3\n",
+        "only ls's own directory handle besides"
+    );
     assert!(!run.stdout.contains(MARKER), "{}", run.stdout);
     fails_with(&run, "No such file or directory");
     let run = l.strict(
@@ -258,8 +261,8 @@ fn masks_cannot_be_undone_and_the_outside_is_out_of_reach() {
     // is there, and try kiro-aws's own (its PID is handed in through the work directory).
     let script =
         "for f in /proc/[0-9]*/environ; do cat $f 2>/dev/null; done | tr '\\0' '\\n' > env-seen
-for i in $(seq 100); do [ -s parent-pid ] && break; sleep 0.05; done
-p=$(cat parent-pid)
+for i in $(seq 200); do [ -s parent-pid ] && break; sleep 0.05; done
+p=$(cat parent-pid); [ -n \"$p\" ] || exit 9
 cat /proc/$p/environ > /dev/null 2> environ-error
 ls /proc/$p/root$HOME/.aws > /dev/null 2> root-error
 echo done";
@@ -324,10 +327,12 @@ fn symlinks_hidden_paths_and_late_files_stay_hidden() {
     assert!(l.t.work().join("written-inside").exists());
 
     // A token written on the host after launch does not appear inside.
-    let script = "for i in $(seq 100); do [ -e late-written ] && break; sleep 0.05; done
+    let script = "touch sandbox-up
+for i in $(seq 200); do [ -e late-written ] && break; sleep 0.05; done
 cat ~/.aws/sso/cache/late.json";
     let child = l.invocation(&[], script).spawn();
-    std::thread::sleep(Duration::from_millis(300));
+    // Written only once the sandbox is up, so it really is created after launch.
+    wait_for(&l.t.work().join("sandbox-up"));
     l.t.write(".aws/sso/cache/late.json", MARKER, 0o600);
     std::fs::write(l.t.work().join("late-written"), "").unwrap();
     let out = child.wait_with_output().unwrap();
@@ -688,14 +693,29 @@ fn init_strict_makes_every_launch_strict() {
         l.t.cmd(["run", "--", "sh", "-c", "cat ~/.aws/config"])
             .run();
     fails_with(&run, "No such file or directory");
-    // kiro-cli is launched inside too.
-    let invocation = l.t.cmd(["--profile", "kiro-dev"]).aws(&l.stub);
-    invocation.run().success();
-    let (argv, env) = l.t.recorded("kiro-cli");
-    assert_eq!(argv, ["chat", "--agent", "aws-readonly"]);
+    // kiro-cli is launched inside too. (/tmp is private inside, so this fake lives in the
+    // project directory, which is shared, and records there.)
+    let fake = l.t.work().join("kiro-cli");
+    std::fs::copy(l.t.bin().join("kiro-cli"), &fake).unwrap();
+    l.t.cmd([
+        "--profile",
+        "kiro-dev",
+        "--kiro-cli",
+        fake.to_str().unwrap(),
+    ])
+    .aws(&l.stub)
+    .run()
+    .success();
+    let argv = std::fs::read_to_string(l.t.work().join("kiro-cli.argv")).unwrap();
+    assert_eq!(argv, "chat\0--agent\0aws-readonly\0");
+    let env = std::fs::read_to_string(l.t.work().join("kiro-cli.env")).unwrap();
+    let config = env
+        .split('\0')
+        .find_map(|kv| kv.strip_prefix("AWS_CONFIG_FILE="))
+        .unwrap();
     assert!(
-        env["AWS_CONFIG_FILE"].ends_with("/config")
-            && !env["AWS_CONFIG_FILE"].contains(".aws/kiro")
+        config.ends_with("/config") && !config.contains(".aws/kiro"),
+        "{config}"
     );
     // The IDE cannot be contained (it may hand its window to an instance outside).
     let run = l.t.cmd(["ide"]).run().exit(3);
@@ -728,10 +748,40 @@ fn nothing_outside_acts_for_the_agent_and_nothing_is_planted_for_later() {
         fails_with(&run, "Read-only file system");
     }
     // kiro-aws itself (which runs outside later) cannot be replaced or moved aside,
-    // wherever it is installed.
-    let run = l.strict(&[], &format!("mv {BIN} {BIN}.moved"));
+    // even installed in the writable $HOME.
+    let installed = l.t.home().join(".local/bin/kiro-aws");
+    std::fs::create_dir_all(installed.parent().unwrap()).unwrap();
+    std::fs::copy(BIN, &installed).unwrap();
+    let before = std::fs::read(&installed).unwrap();
+    let script = format!(
+        "mv {0} {0}.moved; echo x > {0}; echo x >> {0}",
+        installed.display()
+    );
+    let mut args: Vec<String> = ["run", "--strict", "--", "sh", "-c"]
+        .map(String::from)
+        .to_vec();
+    args.push(script);
+    let run = Run::from(
+        std::process::Command::new(&installed)
+            .args(&args)
+            .env_clear()
+            .envs(l.t.cmd(["run"]).base_env())
+            .current_dir(l.t.work())
+            .output()
+            .unwrap(),
+    );
     assert_ne!(run.status, 0, "{}", run.stderr);
-    assert!(Path::new(BIN).exists());
+    assert!(
+        run.stderr.contains("Device or resource busy"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Read-only file system"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&installed).unwrap(), before);
     let run = l.strict(
         &[],
         "echo x > ~/.note && echo x > /tmp/kiro-aws-note-$$ && echo x > here && echo ok",
@@ -773,7 +823,16 @@ fn nothing_outside_acts_for_the_agent_and_nothing_is_planted_for_later() {
         "the control connects from outside"
     );
     assert!(!run.stdout.contains(MARKER), "{}", run.stdout);
-    fails_with(&run, "Operation not permitted");
+    if kiro_aws::landlock::can_scope() {
+        fails_with(&run, "Operation not permitted");
+    } else {
+        // An older kernel cannot scope abstract sockets: verify --strict must say so.
+        let json = l.t.cmd(["verify", "--strict", "--json"]).run().json();
+        assert!(
+            json.to_string().contains("strict_landlock_missing"),
+            "{json}"
+        );
+    }
 }
 
 #[test]
@@ -863,6 +922,14 @@ fn closing_the_terminal_ends_the_session_even_for_a_job_control_shell() {
             started.elapsed() < Duration::from_secs(10),
             "no prompt: {seen:?}"
         );
+        let mut fds = [nix::libc::pollfd {
+            fd: master.as_raw_fd(),
+            events: nix::libc::POLLIN,
+            revents: 0,
+        }];
+        if unsafe { nix::libc::poll(fds.as_mut_ptr(), 1, 100) } <= 0 {
+            continue;
+        }
         let mut buf = [0u8; 1024];
         let n = master.read(&mut buf).unwrap_or(0);
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
