@@ -212,7 +212,8 @@ pub fn run(
                 kill_later();
             }
         }
-        // Non-blocking read: the pump above returns when a signal is pending.
+        // The pump above returns when a signal is pending (or the sandbox's side of the
+        // terminal closed, when this waits for the exit).
         let info = match sfd.read_signal() {
             Ok(Some(info)) => info,
             Ok(None) => continue,
@@ -276,6 +277,8 @@ pub struct Pty {
     input_open: std::cell::Cell<bool>,
     /// The real terminal went away since the last look.
     hung_up: std::cell::Cell<bool>,
+    /// Typed or pasted bytes the sandbox has not taken yet.
+    pending: std::cell::RefCell<Vec<u8>>,
 }
 
 impl Pty {
@@ -300,27 +303,43 @@ impl Pty {
             // Not inherited by anything but bwrap's standard streams.
             unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
         }
+        // kiro-aws never waits on the sandbox's terminal (see `pump`).
+        unsafe {
+            let master = pty.master.as_raw_fd();
+            let flags = libc::fcntl(master, libc::F_GETFL);
+            libc::fcntl(master, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        }
         Ok(Pty {
             master: pty.master,
             slave: pty.slave,
             input_open: std::cell::Cell::new(true),
             hung_up: std::cell::Cell::new(false),
+            pending: std::cell::RefCell::new(Vec::new()),
         })
     }
 
-    /// Copy bytes both ways until a signal is pending.
+    /// Copy bytes both ways until a signal is pending. Input waits in a buffer while the
+    /// program is not reading it, so a large paste never blocks kiro-aws (and with it the
+    /// output and the signals).
     fn pump(&self, sfd: &SignalFd) -> Result<()> {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        const MAX_PENDING: usize = 1 << 20;
         let stdin = unsafe { BorrowedFd::borrow_raw(0) };
         loop {
-            let input_events = if self.input_open.get() {
+            let pending = self.pending.borrow().len();
+            let input_events = if self.input_open.get() && pending < MAX_PENDING {
                 PollFlags::POLLIN
             } else {
                 PollFlags::empty()
             };
+            let master_events = if pending > 0 {
+                PollFlags::POLLIN | PollFlags::POLLOUT
+            } else {
+                PollFlags::POLLIN
+            };
             let mut fds = [
                 PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
-                PollFd::new(self.master.as_fd(), PollFlags::POLLIN),
+                PollFd::new(self.master.as_fd(), master_events),
                 PollFd::new(stdin, input_events),
             ];
             match poll(&mut fds, PollTimeout::NONE) {
@@ -334,25 +353,51 @@ impl Pty {
                 }
                 Ok(_) => {}
             }
-            let ready = |fd: &PollFd| {
-                fd.revents().is_some_and(|r| {
-                    r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)
-                })
+            let has =
+                |fd: &PollFd, flags: PollFlags| fd.revents().is_some_and(|r| r.intersects(flags));
+            let readable = PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR;
+            if has(&fds[1], readable) {
+                match read_some(self.master.as_raw_fd()) {
+                    Read::Data(bytes) => write_all(1, &bytes),
+                    Read::WouldBlock => {}
+                    // The sandbox side is closed; wait for the exit signal only.
+                    Read::Closed => return Ok(()),
+                }
+            }
+            if self.input_open.get() && has(&fds[2], readable) {
+                match read_some(0) {
+                    Read::Data(bytes) => self.pending.borrow_mut().extend_from_slice(&bytes),
+                    Read::WouldBlock => {}
+                    Read::Closed => {
+                        // The real terminal is gone (closed window, lost connection).
+                        self.input_open.set(false);
+                        self.hung_up.set(true);
+                        return Ok(());
+                    }
+                }
+            }
+            self.flush_input();
+            if has(&fds[0], PollFlags::POLLIN) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Hand the sandbox as much buffered input as it takes now.
+    fn flush_input(&self) {
+        let mut pending = self.pending.borrow_mut();
+        while !pending.is_empty() {
+            let n = unsafe {
+                libc::write(
+                    self.master.as_raw_fd(),
+                    pending.as_ptr().cast(),
+                    pending.len(),
+                )
             };
-            let (signal, master, input) = (ready(&fds[0]), ready(&fds[1]), ready(&fds[2]));
-            if master && !copy(self.master.as_raw_fd(), 1) {
-                // The sandbox side is closed; wait for the exit signal only.
-                return Ok(());
+            if n <= 0 {
+                break;
             }
-            if input && self.input_open.get() && !copy(0, self.master.as_raw_fd()) {
-                // The real terminal is gone (closed window, lost connection).
-                self.input_open.set(false);
-                self.hung_up.set(true);
-                return Ok(());
-            }
-            if signal {
-                return Ok(());
-            }
+            pending.drain(..n as usize);
         }
     }
 
@@ -372,21 +417,37 @@ impl Pty {
                 flags | libc::O_NONBLOCK,
             );
         }
-        while copy(self.master.as_raw_fd(), 1) {}
+        while let Read::Data(bytes) = read_some(self.master.as_raw_fd()) {
+            write_all(1, &bytes);
+        }
     }
 }
 
-/// One read from `from`, written whole to `to`; false at end of input or on error.
-fn copy(from: RawFd, to: RawFd) -> bool {
+enum Read {
+    Data(Vec<u8>),
+    WouldBlock,
+    /// End of input, or the other side is gone.
+    Closed,
+}
+
+fn read_some(fd: RawFd) -> Read {
     let mut buf = [0u8; 8192];
-    let n = unsafe { libc::read(from, buf.as_mut_ptr().cast(), buf.len()) };
-    if n <= 0 {
-        return false;
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    match n {
+        n if n > 0 => Read::Data(buf[..n as usize].to_vec()),
+        0 => Read::Closed,
+        _ => match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::EAGAIN) | Some(libc::EINTR) => Read::WouldBlock,
+            _ => Read::Closed,
+        },
     }
-    let mut out = unsafe { std::fs::File::from_raw_fd(to) };
-    let ok = out.write_all(&buf[..n as usize]).is_ok();
+}
+
+/// Write to the real terminal; a terminal that is gone loses the bytes.
+fn write_all(fd: RawFd, bytes: &[u8]) {
+    let mut out = unsafe { std::fs::File::from_raw_fd(fd) };
+    let _ = out.write_all(bytes);
     std::mem::forget(out);
-    ok
 }
 
 fn window_size(fd: RawFd) -> Option<nix::pty::Winsize> {

@@ -518,19 +518,7 @@ def say(*words):
 signal.signal(signal.SIGWINCH, lambda *_: say('SIZE', size()))
 say('READY', size())
 say('GOT', sys.stdin.readline().strip().upper())";
-    let size = nix::pty::Winsize {
-        ws_row: 24,
-        ws_col: 80,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    let pty = nix::pty::openpty(&size, None).unwrap();
-    // Only the child gets the terminal (its standard streams), as from a terminal emulator.
-    for fd in [&pty.master, &pty.slave] {
-        unsafe { nix::libc::fcntl(fd.as_raw_fd(), nix::libc::F_SETFD, nix::libc::FD_CLOEXEC) };
-    }
-    let slave = pty.slave.as_raw_fd();
-    let mut command =
+    let mut term = Terminal::start(
         l.t.cmd([
             "run",
             "--strict",
@@ -539,59 +527,20 @@ say('GOT', sys.stdin.readline().strip().upper())";
             "-c",
             program,
         ])
-        .aws(&l.stub)
-        .command();
-    command
-        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
-        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
-        .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
-    unsafe {
-        command.pre_exec(move || {
-            nix::libc::setsid();
-            nix::libc::ioctl(slave, nix::libc::TIOCSCTTY as _, 0);
-            Ok(())
-        });
-    }
-    let mut child = command.spawn().unwrap();
-    // Only kiro-aws holds the terminal now: if it dies, reading the master ends.
-    drop(command);
-    drop(pty.slave);
-    let mut master = std::fs::File::from(pty.master);
-    let mut seen = String::new();
-    let mut read_until = |master: &mut std::fs::File, needle: &str| {
-        let started = Instant::now();
-        while !seen.contains(needle) {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "no {needle:?} in {seen:?}"
-            );
-            // Wait for output at most 100 ms at a time, so that a silent sandbox fails the
-            // test instead of hanging it.
-            let mut fds = [nix::libc::pollfd {
-                fd: master.as_raw_fd(),
-                events: nix::libc::POLLIN,
-                revents: 0,
-            }];
-            if unsafe { nix::libc::poll(fds.as_mut_ptr(), 1, 100) } <= 0 {
-                continue;
-            }
-            let mut buf = [0u8; 1024];
-            let n = master.read(&mut buf).unwrap_or(0);
-            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    };
-    read_until(&mut master, "READY 24x80");
+        .aws(&l.stub),
+    );
+    term.read_until("READY 24x80");
     let bigger = nix::libc::winsize {
         ws_row: 40,
         ws_col: 132,
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
-    unsafe { nix::libc::ioctl(master.as_raw_fd(), nix::libc::TIOCSWINSZ, &bigger) };
-    read_until(&mut master, "SIZE 40x132");
-    master.write_all(b"hello\r").unwrap();
-    read_until(&mut master, "GOT HELLO");
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    unsafe { nix::libc::ioctl(term.master.as_raw_fd(), nix::libc::TIOCSWINSZ, &bigger) };
+    term.read_until("SIZE 40x132");
+    term.master.write_all(b"hello\r").unwrap();
+    term.read_until("GOT HELLO");
+    assert_eq!(term.child.wait().unwrap().code(), Some(0));
 }
 
 #[test]
@@ -870,70 +819,25 @@ fn an_untrusted_bwrap_or_a_symlinked_aws_dir_is_refused() {
 
 #[test]
 fn closing_the_terminal_ends_the_session_even_for_a_job_control_shell() {
-    use std::os::fd::AsRawFd;
     let l = laptop();
-    let size = nix::pty::Winsize {
-        ws_row: 24,
-        ws_col: 80,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    let pty = nix::pty::openpty(&size, None).unwrap();
-    // Only the child gets the terminal (its standard streams), as from a terminal emulator.
-    for fd in [&pty.master, &pty.slave] {
-        unsafe { nix::libc::fcntl(fd.as_raw_fd(), nix::libc::F_SETFD, nix::libc::FD_CLOEXEC) };
-    }
-    let slave = pty.slave.as_raw_fd();
     // An interactive shell puts its commands in process groups of their own, away from
     // bwrap's; it must still go when the terminal does.
-    let mut command =
-        l.t.cmd([
-            "run",
-            "--strict",
-            "--",
-            "bash",
-            "--norc",
-            "--noprofile",
-            "-i",
-        ])
-        .command();
-    command
-        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
-        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
-        .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
-    unsafe {
-        command.pre_exec(move || {
-            nix::libc::setsid();
-            nix::libc::ioctl(slave, nix::libc::TIOCSCTTY as _, 0);
-            Ok(())
-        });
-    }
-    let mut child = command.spawn().unwrap();
-    drop(command);
-    drop(pty.slave);
-    let mut master = std::fs::File::from(pty.master);
-    master
+    let mut term = Terminal::start(l.t.cmd([
+        "run",
+        "--strict",
+        "--",
+        "bash",
+        "--norc",
+        "--noprofile",
+        "-i",
+    ]));
+    term.master
         .write_all(b"sleep 1000.25 &\r echo started-$((6*7))\r")
         .unwrap();
-    let started = Instant::now();
-    let mut seen = String::new();
-    while !seen.contains("started-42") {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "no prompt: {seen:?}"
-        );
-        let mut fds = [nix::libc::pollfd {
-            fd: master.as_raw_fd(),
-            events: nix::libc::POLLIN,
-            revents: 0,
-        }];
-        if unsafe { nix::libc::poll(fds.as_mut_ptr(), 1, 100) } <= 0 {
-            continue;
-        }
-        let mut buf = [0u8; 1024];
-        let n = master.read(&mut buf).unwrap_or(0);
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
+    term.read_until("started-42");
+    let Terminal {
+        mut child, master, ..
+    } = term;
     // The terminal goes away.
     drop(master);
     let started = Instant::now();
@@ -955,4 +859,112 @@ fn closing_the_terminal_ends_the_session_even_for_a_job_control_shell() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// kiro-aws started on a pseudo-terminal of the test's, as from a terminal emulator.
+struct Terminal {
+    child: std::process::Child,
+    master: std::fs::File,
+    seen: String,
+}
+
+impl Terminal {
+    fn start(invocation: crate::harness::Invocation<'_>) -> Terminal {
+        use std::os::fd::AsRawFd;
+        let size = nix::pty::Winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(&size, None).unwrap();
+        // Only the child gets the terminal (its standard streams).
+        for fd in [&pty.master, &pty.slave] {
+            unsafe { nix::libc::fcntl(fd.as_raw_fd(), nix::libc::F_SETFD, nix::libc::FD_CLOEXEC) };
+        }
+        let slave = pty.slave.as_raw_fd();
+        let mut command = invocation.command();
+        command
+            .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+            .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+            .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
+        unsafe {
+            command.pre_exec(move || {
+                nix::libc::setsid();
+                nix::libc::ioctl(slave, nix::libc::TIOCSCTTY as _, 0);
+                Ok(())
+            });
+        }
+        let child = command.spawn().unwrap();
+        // Only kiro-aws holds the terminal now: if it dies, reading the master ends.
+        drop(command);
+        drop(pty.slave);
+        Terminal {
+            child,
+            master: std::fs::File::from(pty.master),
+            seen: String::new(),
+        }
+    }
+
+    /// Read until `needle` shows, polling so that a silent sandbox fails the test
+    /// instead of hanging it.
+    fn read_until(&mut self, needle: &str) {
+        use std::os::fd::AsRawFd;
+        let started = Instant::now();
+        while !self.seen.contains(needle) {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "no {needle:?} in {:?}",
+                self.seen
+            );
+            let mut fds = [nix::libc::pollfd {
+                fd: self.master.as_raw_fd(),
+                events: nix::libc::POLLIN,
+                revents: 0,
+            }];
+            if unsafe { nix::libc::poll(fds.as_mut_ptr(), 1, 100) } <= 0 {
+                continue;
+            }
+            let mut buf = [0u8; 4096];
+            let n = self.master.read(&mut buf).unwrap_or(0);
+            self.seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+}
+
+#[test]
+fn a_large_paste_reaches_a_busy_program_whole() {
+    let l = laptop();
+    // The program writes output all the time and reads its input only after a while.
+    let program = "import os, sys, threading, time
+def chatter():
+    while True:
+        os.write(1, b'.' * 512 + b'\\n'); time.sleep(0.001)
+threading.Thread(target=chatter, daemon=True).start()
+time.sleep(1)
+n = 0
+for line in sys.stdin:
+    if line.startswith('END'):
+        break
+    n += 1
+os.write(1, f'LINES {n}\\n'.encode())";
+    let mut term = Terminal::start(l.t.cmd([
+        "run",
+        "--strict",
+        "--",
+        venv_bin("python").to_str().unwrap(),
+        "-c",
+        program,
+    ]));
+    let mut paste = Vec::new();
+    for i in 0..1500 {
+        paste.extend_from_slice(format!("{i:0>99}\r").as_bytes());
+    }
+    paste.extend_from_slice(b"END\r");
+    // Write from a thread: the test keeps reading the output meanwhile.
+    let mut writer = term.master.try_clone().unwrap();
+    let typing = std::thread::spawn(move || writer.write_all(&paste).unwrap());
+    term.read_until("LINES 1500");
+    typing.join().unwrap();
+    assert_eq!(term.child.wait().unwrap().code(), Some(0));
 }
