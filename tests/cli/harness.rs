@@ -85,6 +85,17 @@ impl From<Output> for Run {
 }
 
 impl Run {
+    /// Stderr holds `needle`; else fail showing it.
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "no {needle:?} in stderr:\n{}",
+            self.stderr
+        );
+        self
+    }
+
     #[track_caller]
     pub fn success(self) -> Self {
         assert_eq!(

@@ -40,7 +40,7 @@ fn whoami_all_proves_every_profile_in_one_concurrent_round() {
         .success();
     let elapsed = started.elapsed();
     // The endpoint overrides serve whoami itself and are not reported as removed.
-    assert!(run.stderr.contains("AWS_ACCESS_KEY_ID"), "{}", run.stderr);
+    run.stderr_has("AWS_ACCESS_KEY_ID");
     assert!(!run.stderr.contains("AWS_ENDPOINT_URL"), "{}", run.stderr);
     let json = run.json();
     assert_eq!(json["ok"], true);
@@ -195,12 +195,12 @@ fn an_expired_or_missing_sign_in_names_the_login_command() {
     let mut audit = vec!["audit", "--run"];
     audit.extend(WINDOW);
     let run = t.cmd(&audit).aws(&stub).run().exit(3);
-    assert!(run.stderr.contains("sso_login_required"), "{}", run.stderr);
+    run.stderr_has("sso_login_required");
     t.sign_in("kiro", PAST);
 
     // The launch refuses too, and nothing is started.
     let run = t.cmd(["chat", "--check-identity"]).aws(&stub).run().exit(3);
-    assert!(run.stderr.contains("identity_not_proven"), "{}", run.stderr);
+    run.stderr_has("identity_not_proven");
     assert!(!t.was_launched("kiro-cli"));
     // Only the revoked token reached the portal; the expired one was never sent.
     let portal = stub
@@ -380,7 +380,7 @@ TIME                  EVENT             ACCOUNT       ROLE                      
 2026-11-21T06:00:00Z  ssm:PutParameter  222222222222  AWSReservedSSO_KiroReadOnly_0123456789abcdef  dev@example.com  203.0.113.7   no         yes
 "
     );
-    assert!(run.stderr.contains("3 of 5 event(s)"), "{}", run.stderr);
+    run.stderr_has("3 of 5 event(s)");
     // The SDK called LookupEvents as the default profile, through the portal.
     let requests = stub.requests();
     let targets: Vec<&str> = requests
@@ -410,12 +410,8 @@ TIME                  EVENT             ACCOUNT       ROLE                      
     args.extend(WINDOW);
     let run = t.cmd(&args).aws(&stub).run().success();
     assert_eq!(run.stdout.lines().count(), 1 + 2, "{}", run.stdout);
-    assert!(run.stderr.contains("2 of 2 event(s)"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("stopped at --max-events 2"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("2 of 2 event(s)");
+    run.stderr_has("stopped at --max-events 2");
 }
 
 #[test]
@@ -425,16 +421,12 @@ fn login_runs_aws_cli_v2_sso_login_in_the_isolated_environment() {
     init(&t);
     // No `aws` at all: exit 4 with the install hint.
     let run = t.cmd(["login"]).run().exit(4);
-    assert!(run.stderr.contains("install AWS CLI v2"), "{}", run.stderr);
+    run.stderr_has("install AWS CLI v2");
 
     // AWS CLI v1 (the real one) has no `sso login`.
     std::os::unix::fs::symlink(venv_bin("aws"), t.bin().join("aws")).unwrap();
     let run = t.cmd(["login"]).run().exit(4);
-    assert!(
-        run.stderr.contains("AWS CLI v1 has no `sso login`"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("AWS CLI v1 has no `sso login`");
 
     // CLI v2 (a recording fake: v2 is not on PyPI).
     let fake = t.bin().join("aws");

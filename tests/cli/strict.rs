@@ -474,12 +474,15 @@ fn exit_status_signals_and_the_sandboxs_lifetime() {
     wait_for(&l.t.work().join("ready2"));
     child.kill().unwrap();
     child.wait().unwrap();
+    gone_within("1000.5", "the sandbox outlived kiro-aws");
+}
+
+/// No process with `arg` in its command line remains within 5 seconds.
+#[track_caller]
+fn gone_within(arg: &str, failure: &str) {
     let started = Instant::now();
-    while processes_running("1000.5") {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the sandbox outlived kiro-aws"
-        );
+    while processes_running(arg) {
+        assert!(started.elapsed() < Duration::from_secs(5), "{failure}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -553,16 +556,8 @@ fn without_a_sandbox_nothing_is_launched() {
         .env("KIRO_AWS_BWRAP", "/nonexistent/bwrap")
         .run()
         .exit(3);
-    assert!(
-        run.stderr.contains("error[strict_bwrap_missing]"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("apt-get install bubblewrap"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("error[strict_bwrap_missing]");
+    run.stderr_has("apt-get install bubblewrap");
     // bwrap refused by the system (as AppArmor does on Ubuntu).
     let fake = t.root().join("fake-bwrap");
     std::fs::write(
@@ -576,13 +571,9 @@ fn without_a_sandbox_nothing_is_launched() {
         .env("KIRO_AWS_BWRAP", &fake)
         .run()
         .exit(3);
-    assert!(
-        run.stderr.contains("error[strict_sandbox_failed]"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("setting up uid map"), "{}", run.stderr);
-    assert!(run.stderr.contains("AppArmor"), "{}", run.stderr);
+    run.stderr_has("error[strict_sandbox_failed]");
+    run.stderr_has("setting up uid map");
+    run.stderr_has("AppArmor");
     // User namespaces switched off: kiro-aws itself inside a sandbox that forbids more.
     let run = Run::from(
         std::process::Command::new("bwrap")
@@ -607,12 +598,8 @@ fn without_a_sandbox_nothing_is_launched() {
             .unwrap(),
     );
     assert_eq!(run.status, 3, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("error[strict_sandbox_failed]"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("user namespaces"), "{}", run.stderr);
+    run.stderr_has("error[strict_sandbox_failed]");
+    run.stderr_has("user namespaces");
     assert!(!t.was_launched("kiro-cli"));
 
     // verify --strict says the same, and a working machine passes.
@@ -668,19 +655,11 @@ fn init_strict_makes_every_launch_strict() {
     );
     // The IDE cannot be contained (it may hand its window to an instance outside).
     let run = l.t.cmd(["ide"]).run().exit(3);
-    assert!(
-        run.stderr.contains("error[strict_unsupported]"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("error[strict_unsupported]");
     assert!(!l.t.was_launched("kiro"));
     // `env` cannot hand out a sandbox, so it refuses rather than offer a way around it.
     let run = l.t.cmd(["env"]).run().exit(3);
-    assert!(
-        run.stderr.contains("error[strict_required]"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("error[strict_required]");
     // --no-strict takes it back.
     l.t.cmd(["init", "--no-strict"]).run().success();
     let json = l.t.cmd(["verify", "--json"]).run().success().json();
@@ -720,16 +699,8 @@ fn nothing_outside_acts_for_the_agent_and_nothing_is_planted_for_later() {
             .unwrap(),
     );
     assert_ne!(run.status, 0, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("Device or resource busy"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("Read-only file system"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("Device or resource busy");
+    run.stderr_has("Read-only file system");
     assert_eq!(std::fs::read(&installed).unwrap(), before);
     let run = l.strict(
         &[],
@@ -799,22 +770,14 @@ fn an_untrusted_bwrap_or_a_symlinked_aws_dir_is_refused() {
         .env("KIRO_AWS_BWRAP", dir.join("bwrap"))
         .run()
         .exit(3);
-    assert!(
-        run.stderr.contains("error[strict_bwrap_untrusted]"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("error[strict_bwrap_untrusted]");
 
     // ~/.aws as a link: its name could be swapped from inside.
     let home = t.home();
     std::fs::rename(home.join(".aws"), home.join("dotfiles-aws")).unwrap();
     std::os::unix::fs::symlink(home.join("dotfiles-aws"), home.join(".aws")).unwrap();
     let run = t.cmd(["run", "--strict", "--", "true"]).run().exit(3);
-    assert!(
-        run.stderr.contains("error[strict_aws_dir_symlink]"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_has("error[strict_aws_dir_symlink]");
 }
 
 #[test]
@@ -851,14 +814,7 @@ fn closing_the_terminal_ends_the_session_even_for_a_job_control_shell() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let started = Instant::now();
-    while processes_running("1000.25") {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "a job outlived the session"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    gone_within("1000.25", "a job outlived the session");
 }
 
 /// kiro-aws started on a pseudo-terminal of the test's, as from a terminal emulator.
