@@ -42,6 +42,8 @@ pub struct Spec {
     /// the private temporary directories; everything else is read-only, so nothing
     /// planted in the system runs later outside.
     pub writable: Vec<PathBuf>,
+    /// Tools on `PATH` that live in a temporary directory, bound back read-only.
+    pub tmp_tools: Vec<PathBuf>,
     /// Sockets of services outside that could act for the agent (the user's runtime
     /// directory with its session bus and agents, tmux, X11, Docker), covered empty.
     pub ipc_masks: Vec<Mask>,
@@ -87,6 +89,9 @@ pub fn bwrap_args(spec: &Spec) -> Vec<OsString> {
     }
     for dir in &spec.writable {
         push(&[&"--bind", dir, dir]);
+    }
+    for dir in &spec.tmp_tools {
+        push(&[&"--ro-bind", dir, dir]);
     }
     push(&[&"--dev", &"/dev", &"--proc", &"/proc"]);
     // This binary runs outside later (the broker's probe, the next launch): pinned
@@ -177,6 +182,34 @@ const SYSTEM: [&str; 13] = [
     "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/boot", "/opt", "/var", "/run",
     "/srv", "/root",
 ];
+
+/// `PATH` entries inside a private temporary directory, so that the agent's tools keep
+/// working there: each with its parent (a virtualenv or an install prefix keeps its
+/// `lib`), read-only, unless a writable directory holds it already.
+pub fn tmp_tools(
+    path_var: Option<&std::ffi::OsStr>,
+    private: &[PathBuf],
+    writable: &[PathBuf],
+) -> Vec<PathBuf> {
+    let Some(path_var) = path_var else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(path_var)
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .filter(|p| p.is_dir())
+        .filter_map(|p| {
+            let tmp = private.iter().find(|t| p.starts_with(t))?;
+            let parent = p.parent().filter(|q| q.starts_with(tmp) && q != tmp);
+            Some(parent.map_or(p.clone(), Path::to_path_buf))
+        })
+        .filter(|p| !writable.iter().any(|w| p.starts_with(w)))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let all = dirs.clone();
+    dirs.retain(|d| !all.iter().any(|o| o != d && d.starts_with(o)));
+    dirs
+}
 
 /// The private temporary directories that exist here.
 pub fn private_tmp() -> Vec<PathBuf> {
@@ -427,6 +460,7 @@ mod tests {
             ],
             private_tmp: vec!["/tmp".into()],
             writable: vec!["/home/dev".into()],
+            tmp_tools: vec!["/tmp/tools".into()],
             ipc_masks: vec![
                 Mask {
                     path: "/run/docker.sock".into(),
@@ -451,6 +485,7 @@ mod tests {
     fn the_bwrap_argv_is_a_plain_value() {
         let expected = "--unshare-user --disable-userns --unshare-pid --die-with-parent \
             --cap-drop ALL --ro-bind / / --perms 1777 --tmpfs /tmp --bind /home/dev /home/dev \
+            --ro-bind /tmp/tools /tmp/tools \
             --dev /dev --proc /proc \
             --ro-bind /usr/local/bin/kiro-aws /usr/local/bin/kiro-aws \
             --ro-bind /run/user/1000/kiro-aws/run-42/empty /run/docker.sock \
@@ -539,6 +574,21 @@ mod tests {
         assert!(!ipc_masks(4242, &runtime, &[&root.join("project")])
             .iter()
             .any(|m| m.path == root));
+    }
+
+    #[test]
+    fn tools_on_path_in_a_temporary_directory_stay_reachable() {
+        let tmp = tempfile::tempdir_in("/tmp").unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        let venv_bin = root.join("venv/bin");
+        std::fs::create_dir_all(&venv_bin).unwrap();
+        let path = std::env::join_paths([venv_bin.as_path(), Path::new("/usr/bin")]).unwrap();
+        let private = vec![PathBuf::from("/tmp")];
+        assert_eq!(
+            tmp_tools(Some(&path), &private, &[]),
+            vec![root.join("venv")]
+        );
+        assert!(tmp_tools(Some(&path), &private, &[root.clone()]).is_empty());
     }
 
     #[test]

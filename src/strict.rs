@@ -116,6 +116,11 @@ pub fn prepare(
         .and_then(std::fs::canonicalize)
         .unwrap_or_else(|_| PathBuf::from("/"));
     let spec = Spec {
+        tmp_tools: sandbox::tmp_tools(
+            crate::launch::var(inherited, "PATH"),
+            &sandbox::private_tmp(),
+            &sandbox::writable(&paths.home, &cwd),
+        ),
         private_tmp: sandbox::private_tmp(),
         writable: sandbox::writable(&paths.home, &cwd),
         ipc_masks: sandbox::ipc_masks(
