@@ -588,7 +588,7 @@ mod tests {
             tmp_tools(Some(&path), &private, &[]),
             vec![root.join("venv")]
         );
-        assert!(tmp_tools(Some(&path), &private, &[root.clone()]).is_empty());
+        assert!(tmp_tools(Some(&path), &private, std::slice::from_ref(&root)).is_empty());
     }
 
     #[test]
