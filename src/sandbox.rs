@@ -87,11 +87,12 @@ pub fn bwrap_args(spec: &Spec) -> Vec<OsString> {
     for dir in &spec.private_tmp {
         push(&[&"--perms", &"1777", &"--tmpfs", dir]);
     }
-    for dir in &spec.writable {
-        push(&[&"--bind", dir, dir]);
-    }
+    // Tools first: a writable directory inside one stays writable.
     for dir in &spec.tmp_tools {
         push(&[&"--ro-bind", dir, dir]);
+    }
+    for dir in &spec.writable {
+        push(&[&"--bind", dir, dir]);
     }
     push(&[&"--dev", &"/dev", &"--proc", &"/proc"]);
     // This binary runs outside later (the broker's probe, the next launch): pinned
@@ -484,8 +485,8 @@ mod tests {
     #[test]
     fn the_bwrap_argv_is_a_plain_value() {
         let expected = "--unshare-user --disable-userns --unshare-pid --die-with-parent \
-            --cap-drop ALL --ro-bind / / --perms 1777 --tmpfs /tmp --bind /home/dev /home/dev \
-            --ro-bind /tmp/tools /tmp/tools \
+            --cap-drop ALL --ro-bind / / --perms 1777 --tmpfs /tmp --ro-bind /tmp/tools /tmp/tools \
+            --bind /home/dev /home/dev \
             --dev /dev --proc /proc \
             --ro-bind /usr/local/bin/kiro-aws /usr/local/bin/kiro-aws \
             --ro-bind /run/user/1000/kiro-aws/run-42/empty /run/docker.sock \

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -322,9 +322,8 @@ impl Pty {
     /// program is not reading it, so a large paste never blocks kiro-aws (and with it the
     /// output and the signals).
     fn pump(&self, sfd: &SignalFd) -> Result<()> {
-        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use nix::poll::PollFlags;
         const MAX_PENDING: usize = 1 << 20;
-        let stdin = unsafe { BorrowedFd::borrow_raw(0) };
         loop {
             let pending = self.pending.borrow().len();
             let input_events = if self.input_open.get() && pending < MAX_PENDING {
@@ -337,12 +336,34 @@ impl Pty {
             } else {
                 PollFlags::POLLIN
             };
-            let mut fds = [
-                PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
-                PollFd::new(self.master.as_fd(), master_events),
-                PollFd::new(stdin, input_events),
+            // A closed terminal keeps reporting a hangup: once input is over, its entry is
+            // left out (poll skips a negative descriptor), or this would spin.
+            let input_fd = if self.input_open.get() { 0 } else { -1 };
+            let mut raw = [
+                libc::pollfd {
+                    fd: sfd.as_fd().as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: self.master.as_raw_fd(),
+                    events: master_events.bits(),
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: input_fd,
+                    events: input_events.bits(),
+                    revents: 0,
+                },
             ];
-            match poll(&mut fds, PollTimeout::NONE) {
+            let polled = unsafe { libc::poll(raw.as_mut_ptr(), raw.len() as libc::nfds_t, -1) };
+            let result = if polled < 0 {
+                Err(nix::errno::Errno::last())
+            } else {
+                Ok(())
+            };
+            let fds = raw.map(|p| PollFlags::from_bits_truncate(p.revents));
+            match result {
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => {
                     return Err(Error::other(
@@ -353,8 +374,7 @@ impl Pty {
                 }
                 Ok(_) => {}
             }
-            let has =
-                |fd: &PollFd, flags: PollFlags| fd.revents().is_some_and(|r| r.intersects(flags));
+            let has = |revents: &PollFlags, flags: PollFlags| revents.intersects(flags);
             let readable = PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR;
             if has(&fds[1], readable) {
                 match read_some(self.master.as_raw_fd()) {

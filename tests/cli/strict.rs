@@ -924,3 +924,37 @@ os.write(1, f'LINES {n}\\n'.encode())";
     typing.join().unwrap();
     assert_eq!(term.child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn a_program_that_ignores_the_hangup_is_ended_without_spinning() {
+    let l = laptop();
+    let mut term = Terminal::start(l.t.cmd([
+        "run",
+        "--strict",
+        "--",
+        "bash",
+        "-c",
+        "trap '' HUP; echo ready; sleep 30",
+    ]));
+    term.read_until("ready");
+    let Terminal { child, master, .. } = term;
+    drop(master);
+    // kiro-aws waits 5 s for the session to end by itself, then kills it: 128 + SIGKILL.
+    let mut status = 0;
+    let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
+    let started = Instant::now();
+    let pid = unsafe { nix::libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(nix::libc::WEXITSTATUS(status), 137);
+    // It waited on signals and the terminal, not in a busy loop.
+    let cpu = usage.ru_utime.tv_sec as f64
+        + usage.ru_utime.tv_usec as f64 / 1e6
+        + usage.ru_stime.tv_sec as f64
+        + usage.ru_stime.tv_usec as f64 / 1e6;
+    assert!(cpu < 1.0, "kiro-aws used {cpu:.2} s of CPU while waiting");
+}
