@@ -195,7 +195,7 @@ pub fn tmp_tools(
     let Some(path_var) = path_var else {
         return Vec::new();
     };
-    let mut dirs: Vec<PathBuf> = std::env::split_paths(path_var)
+    let dirs: Vec<PathBuf> = std::env::split_paths(path_var)
         .filter_map(|p| std::fs::canonicalize(p).ok())
         .filter(|p| p.is_dir())
         .filter_map(|p| {
@@ -205,6 +205,11 @@ pub fn tmp_tools(
         })
         .filter(|p| !writable.iter().any(|w| p.starts_with(w)))
         .collect();
+    outermost(dirs)
+}
+
+/// Sorted, without duplicates or directories inside another of the list.
+fn outermost(mut dirs: Vec<PathBuf>) -> Vec<PathBuf> {
     dirs.sort();
     dirs.dedup();
     let all = dirs.clone();
@@ -229,16 +234,13 @@ pub fn writable(home: &Path, cwd: &Path) -> Vec<PathBuf> {
     let cwd = std::fs::canonicalize(cwd)
         .ok()
         .filter(|c| home.as_ref().is_some_and(|h| c.starts_with(h)) || !is_system(c));
-    let mut dirs: Vec<PathBuf> = [home, cwd]
-        .into_iter()
-        .flatten()
-        .filter(|p| p.is_dir() && p != Path::new("/"))
-        .collect();
-    dirs.sort();
-    dirs.dedup();
-    let all = dirs.clone();
-    dirs.retain(|d| !all.iter().any(|o| o != d && d.starts_with(o)));
-    dirs
+    outermost(
+        [home, cwd]
+            .into_iter()
+            .flatten()
+            .filter(|p| p.is_dir() && p != Path::new("/"))
+            .collect(),
+    )
 }
 
 fn is_system(path: &Path) -> bool {
