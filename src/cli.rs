@@ -32,7 +32,9 @@ Start here:
         kiro-aws keeps a separate AWS config holding only kiro-* SSO profiles, proves that \
         nothing else resolves from it, removes every inherited variable that could bypass \
         it, and then replaces itself with `kiro-cli chat --agent aws-readonly`. With no \
-        command it runs `chat`.",
+        command it runs `chat`. With --strict it runs the agent in a bubblewrap sandbox \
+        where the host's AWS files and the SSO token do not exist, stays outside as its \
+        parent and hands kiro credentials in through a broker.",
     after_help = AFTER_HELP,
     args_conflicts_with_subcommands = true
 )]
@@ -69,7 +71,9 @@ pub enum Command {
     /// Verify, then exec `kiro-cli chat --agent aws-readonly` in the isolated environment (the default)
     Chat(ChatArgs),
     /// Verify, then exec any command in the isolated environment
-    #[command(after_help = "Example:\n  kiro-aws run -- aws sts get-caller-identity")]
+    #[command(
+        after_help = "Examples:\n  kiro-aws run -- aws sts get-caller-identity\n  kiro-aws run --strict --hide ~/.ssh -- aws s3 ls"
+    )]
     Run(RunArgs),
     /// Verify, then print the isolated environment for a wrapper to eval or read
     #[command(
