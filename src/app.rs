@@ -475,10 +475,7 @@ fn audit_command(
     inherited: &[(OsString, OsString)],
     args: &AuditArgs,
 ) -> Result<Exit> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let window = audit::Window::parse(&args.since, args.until.as_deref(), now)?;
+    let window = audit::Window::parse(&args.since, args.until.as_deref(), crate::clock::now())?;
     audit::check_event_data_store(&args.event_data_store)?;
     let set = prove_keeping(paths, inherited, &probe::ENDPOINT_OVERRIDES)?;
     let roles = audit::roles(&set);

@@ -14,6 +14,7 @@ use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use serde::Serialize;
 
+pub use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::identity::role_matches;
 use crate::launch_env::TAG;
@@ -112,13 +113,6 @@ fn instant(text: &str) -> Option<i64> {
     DateTime::from_str(text, Format::DateTime)
         .ok()
         .map(|t| t.secs())
-}
-
-/// `2026-11-21T09:00:00Z`.
-pub fn rfc3339(secs: i64) -> String {
-    DateTime::from_secs(secs)
-        .fmt(Format::DateTime)
-        .expect("a time in range")
 }
 
 /// `2026-11-21 09:00:00`, as CloudTrail Lake compares `eventTime`.

@@ -265,7 +265,7 @@ impl Broker {
                 "AccessKeyId": c.access_key_id,
                 "SecretAccessKey": c.secret_access_key,
                 "SessionToken": c.session_token,
-                "Expiration": crate::audit::rfc3339(c.expiration),
+                "Expiration": crate::clock::rfc3339(c.expiration),
             }),
             Err(message) => serde_json::json!({ "Error": message }),
         };
@@ -326,12 +326,12 @@ impl Broker {
         let slot = self.cache.get(profile).ok_or("unknown profile")?;
         let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = slot.credentials.as_ref() {
-            if c.expiration - now() > REFRESH_MARGIN_SECS {
+            if c.expiration - crate::clock::now() > REFRESH_MARGIN_SECS {
                 return Ok(c.clone());
             }
         }
         if let Some((message, at)) = &slot.failure {
-            if now() - at < FAILURE_BACKOFF_SECS {
+            if crate::clock::now() - at < FAILURE_BACKOFF_SECS {
                 return Err(message.clone());
             }
         }
@@ -342,7 +342,7 @@ impl Broker {
                 Ok(fresh)
             }
             Err(message) => {
-                slot.failure = Some((message.clone(), now()));
+                slot.failure = Some((message.clone(), crate::clock::now()));
                 Err(message)
             }
         }
@@ -351,12 +351,6 @@ impl Broker {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The client: ask the broker for `profile` and print what it answers in the

@@ -22,6 +22,7 @@ pub mod atomic_file;
 pub mod audit;
 pub mod broker;
 pub mod cli;
+pub mod clock;
 pub mod config_file;
 pub mod error;
 pub mod finding;

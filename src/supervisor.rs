@@ -427,16 +427,8 @@ impl Pty {
         }
     }
 
-    /// Output the sandbox wrote just before it exited.
+    /// Output the sandbox wrote just before it exited (the master never blocks).
     fn drain(&self) {
-        unsafe {
-            let flags = libc::fcntl(self.master.as_raw_fd(), libc::F_GETFL);
-            libc::fcntl(
-                self.master.as_raw_fd(),
-                libc::F_SETFL,
-                flags | libc::O_NONBLOCK,
-            );
-        }
         while let Read::Data(bytes) = read_some(self.master.as_raw_fd()) {
             write_all(1, &bytes);
         }
