@@ -404,6 +404,8 @@ fn check_environment(inherited: &[(OsString, OsString)], findings: &mut Vec<Find
 /// it once around `true`, exactly as a launch would, and reports why not.
 pub fn check_strict(report: &mut Report, paths: &Paths, inherited: &[(OsString, OsString)]) {
     let Some(set) = report.set.as_ref() else {
+        // Nothing to launch: strict mode cannot run either.
+        report.strict = Some(false);
         return;
     };
     let outcome = crate::strict::prepare(paths, inherited, set, &set.default_profile, &[])
