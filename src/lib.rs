@@ -11,7 +11,8 @@
 //!   `agent` and `steering`: the templated files; `paths`: every path.
 //! - Online (whoami, audit --run, chat --check-identity): `probe` runs `online` in a child
 //!   process with the agent's environment; `identity` judges what STS answered; `audit`
-//!   builds the CloudTrail queries and the table. Nothing else touches the network.
+//!   builds the CloudTrail queries and the table (`clock` formats the times). Nothing
+//!   else touches the network.
 //! - Strict mode: `strict` runs it start to end; `sandbox` plans what to hide and the
 //!   bwrap argv; `broker` hands kiro credentials in over a Unix socket; `supervisor` runs
 //!   the sandbox, its terminal and its signals; `landlock` scopes it inside.
