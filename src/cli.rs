@@ -1,9 +1,14 @@
-//! The command line: names, flags and help text. A public contract: scripts depend on it.
+//! The command line: names, flags and help text (a public contract: scripts depend on
+//! it), and their conversion into the commands' domain requests. clap stops here.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::commands::{audit, env, init, launch, login, shared, verify, whoami, Request};
+use crate::config::profile::DEFAULT_SESSION;
+use crate::install::plan::Sources;
 
 const AFTER_HELP: &str = "\
 Files (under $HOME):
@@ -118,16 +123,16 @@ pub enum Command {
     )]
     Audit(AuditArgs),
     /// The online side of whoami and audit --run (internal)
-    #[command(name = "__probe", hide = true)]
+    #[command(name = crate::online::probe::COMMAND, hide = true)]
     Probe,
     /// Inside the strict sandbox: restore signals, then exec the program (internal)
-    #[command(name = "__sandbox-exec", hide = true)]
+    #[command(name = crate::strict::SHIM, hide = true)]
     SandboxExec {
         #[arg(last = true, required = true)]
         argv: Vec<OsString>,
     },
     /// Inside the strict sandbox: a credential_process that asks the broker (internal)
-    #[command(name = "__credential-process", hide = true)]
+    #[command(name = crate::strict::CLIENT, hide = true)]
     CredentialProcess {
         #[arg(long)]
         socket: PathBuf,
@@ -152,7 +157,7 @@ pub struct InitArgs {
     #[arg(long, value_name = "REGION", requires = "sso_start_url")]
     pub sso_region: Option<String>,
     /// Name of the sso-session the --profile flags use
-    #[arg(long, value_name = "NAME", default_value = "kiro")]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_SESSION)]
     pub sso_session: String,
     /// A profile, as kiro-NAME=ACCOUNT_ID:ROLE_NAME (repeatable)
     #[arg(long = "profile", value_name = "NAME=ACCOUNT_ID:ROLE_NAME")]
@@ -279,7 +284,7 @@ pub struct WhoamiArgs {
     #[arg(long)]
     pub all: bool,
     /// Seconds to wait for AWS
-    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    #[arg(long, value_name = "SECONDS", default_value_t = shared::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub timeout: u64,
     /// Print {"ok", "profiles": [{"profile", "ok", "account", "arn", "role", "user", "source", "findings"}]}
     #[arg(long)]
@@ -330,4 +335,142 @@ pub struct AuditArgs {
     /// With --run: seconds to wait for AWS
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
+}
+
+/// What the command line asks for: a command's request, or the completion script (which
+/// clap itself writes).
+pub enum Parsed {
+    Command(Request),
+    Completions(clap_complete::Shell),
+}
+
+/// Parse the process's arguments (clap prints help, versions and usage errors itself).
+pub fn parse() -> Parsed {
+    Cli::parse().into_parsed()
+}
+
+/// Write the completion script for `shell` to stdout.
+pub fn write_completions(shell: clap_complete::Shell) {
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "kiro-aws",
+        &mut std::io::stdout(),
+    );
+}
+
+impl Cli {
+    fn into_parsed(self) -> Parsed {
+        let request = match self.command.unwrap_or(Command::Chat(self.chat)) {
+            Command::Init(args) => Request::Init(args.into()),
+            Command::Verify(args) => Request::Verify(verify::Request {
+                json: args.json,
+                strict: args.strict,
+            }),
+            Command::Chat(args) => Request::Launch(launch::Request {
+                profile: args.profile.profile,
+                strict: Some(args.strict.into()),
+                target: launch::Target::Chat {
+                    kiro_cli: args.kiro_cli,
+                    args: args.args,
+                    check_identity: args.check_identity,
+                },
+            }),
+            Command::Run(args) => Request::Launch(launch::Request {
+                profile: args.profile.profile,
+                strict: Some(args.strict.into()),
+                target: launch::Target::Run {
+                    command: args.command,
+                },
+            }),
+            Command::Ide(args) => Request::Launch(launch::Request {
+                profile: args.profile.profile,
+                strict: None,
+                target: launch::Target::Ide {
+                    kiro_ide: args.kiro_ide,
+                    args: args.args,
+                },
+            }),
+            Command::Env(args) => Request::Env(env::Request {
+                profile: args.profile.profile,
+                format: match args.format {
+                    EnvFormat::Sh => env::Format::Sh,
+                    EnvFormat::Fish => env::Format::Fish,
+                    EnvFormat::Json => env::Format::Json,
+                },
+            }),
+            Command::Whoami(args) => Request::Whoami(whoami::Request {
+                profile: args.profile,
+                all: args.all,
+                timeout_secs: args.timeout,
+                json: args.json,
+            }),
+            Command::Login(args) => Request::Login(login::Request {
+                profile: args.profile.profile,
+            }),
+            Command::Audit(args) => Request::Audit(audit::Request {
+                since: args.since,
+                until: args.until,
+                format: args.format.map(|f| match f {
+                    AuditFormat::Sql => audit::Format::Sql,
+                    AuditFormat::Cli => audit::Format::Cli,
+                    AuditFormat::Table => audit::Format::Table,
+                    AuditFormat::Json => audit::Format::Json,
+                }),
+                run: args.run,
+                profile: args.profile,
+                event_data_store: args.event_data_store,
+                max_events: args.max_events,
+                timeout_secs: args.timeout,
+            }),
+            Command::Probe => Request::Probe,
+            Command::SandboxExec { argv } => Request::SandboxExec(argv),
+            Command::CredentialProcess {
+                socket,
+                secret_file,
+                profile,
+            } => Request::CredentialProcess {
+                socket,
+                secret_file,
+                profile,
+            },
+            Command::Completions { shell } => return Parsed::Completions(shell),
+        };
+        Parsed::Command(request)
+    }
+}
+
+impl From<InitArgs> for init::Request {
+    fn from(args: InitArgs) -> Self {
+        init::Request {
+            sources: Sources {
+                sso: args.sso_start_url.zip(args.sso_region),
+                sso_session: args.sso_session,
+                profiles: args.profiles,
+                region: args.region,
+                default_profile: args.default_profile,
+                from: args.from,
+                strict: if args.strict {
+                    Some(true)
+                } else if args.no_strict {
+                    Some(false)
+                } else {
+                    None
+                },
+            },
+            allow_write_tool: args.allow_write_tool,
+            dry_run: args.dry_run,
+            force: args.force,
+            json: args.json,
+        }
+    }
+}
+
+impl From<StrictArgs> for launch::Strict {
+    fn from(args: StrictArgs) -> Self {
+        launch::Strict {
+            on: args.strict,
+            hide: args.hide,
+        }
+    }
 }

@@ -1,115 +1,68 @@
-//! The one error type. Every error has a stable snake_case code, the path it concerns
-//! (when there is one), a one-line fix, and maps to an exit code of the public contract.
+//! The one error type. Every error has a stable [`Code`], the path it concerns (when
+//! there is one), a one-line fix, the exit status of the public contract, and the error
+//! that caused it, when there was one.
 
+use crate::code::Code;
+pub use crate::code::Exit;
 use std::fmt;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-/// Exit codes are a public contract: scripts depend on them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Success,
-    Failure,
-    Usage,
-    NotIsolated,
-    MissingProgram,
-    /// The exit status of a program kiro-aws ran and waited for (strict mode).
-    Program(u8),
-}
-
-impl Exit {
-    pub fn code(self) -> u8 {
-        match self {
-            Exit::Success => 0,
-            Exit::Failure => 1,
-            Exit::Usage => 2,
-            Exit::NotIsolated => 3,
-            Exit::MissingProgram => 4,
-            Exit::Program(code) => code,
-        }
-    }
-}
-
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> Self {
-        ExitCode::from(exit.code())
-    }
-}
+type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 #[derive(Debug)]
 pub struct Error {
-    pub code: &'static str,
+    pub code: Code,
     pub exit: Exit,
     pub path: Option<PathBuf>,
     pub message: String,
     pub fix: String,
+    source: Option<Source>,
 }
 
 impl Error {
-    fn new(
-        code: &'static str,
-        exit: Exit,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
+    /// An error with its code's exit status and fix.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Error {
             code,
-            exit,
+            exit: code.exit(),
             path: None,
             message: message.into(),
-            fix: fix.into(),
+            fix: code.fix().to_owned(),
+            source: None,
         }
-    }
-
-    /// Bad usage or bad input (exit 2); nothing was touched.
-    pub fn input(code: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self::new(code, Exit::Usage, message, fix)
-    }
-
-    /// Isolation could not be proven (exit 3); nothing was launched.
-    pub fn not_isolated(message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self::new("isolation_not_proven", Exit::NotIsolated, message, fix)
-    }
-
-    /// AWS did not confirm who a profile is (exit 3); nothing was launched.
-    pub fn identity_not_proven(message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self::new("identity_not_proven", Exit::NotIsolated, message, fix)
     }
 
     /// A program that is needed was not found (exit 4).
     pub fn missing_program(program: &str, fix: impl Into<String>) -> Self {
-        Self::new(
-            "program_not_found",
-            Exit::MissingProgram,
-            format!("`{program}` was not found"),
-            fix,
-        )
-    }
-
-    /// Anything else (exit 1).
-    pub fn other(code: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self::new(code, Exit::Failure, message, fix)
+        Self::new(Code::ProgramNotFound, format!("`{program}` was not found")).with_fix(fix)
     }
 
     pub fn io(path: impl Into<PathBuf>, action: &str, err: std::io::Error) -> Self {
-        let path = path.into();
-        Self::new(
-            "io_error",
-            Exit::Failure,
-            format!("could not {action}: {err}"),
-            "check that the path exists and that you own it",
-        )
-        .at(path)
+        Self::new(Code::IoError, format!("could not {action}: {err}"))
+            .at(path)
+            .caused_by(err)
     }
 
-    /// The same error under a more specific stable code.
-    pub fn with_code(mut self, code: &'static str) -> Self {
-        self.code = code;
+    /// A fix more specific than the code's own.
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = fix.into();
+        self
+    }
+
+    /// Where the contract gives one code two statuses (`audit_failed` is exit 3 when the
+    /// sign-in is missing, as for `whoami`).
+    pub fn with_exit(mut self, exit: Exit) -> Self {
+        self.exit = exit;
         self
     }
 
     pub fn at(mut self, path: impl Into<PathBuf>) -> Self {
         self.path = Some(path.into());
+        self
+    }
+
+    pub fn caused_by(mut self, source: impl Into<Source>) -> Self {
+        self.source = Some(source.into());
         self
     }
 
@@ -134,6 +87,12 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

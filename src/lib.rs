@@ -1,45 +1,60 @@
 //! kiro-aws: give Kiro an isolated, verified, read-only AWS configuration.
 //!
-//! Where things live:
-//! - `cli`: the command-line contract; `app`: what each command does.
-//! - `profile`: the profile model and every validation rule; `ini`: the strict reader
-//!   for AWS-format files; `config_file`: rendering and reading the isolated config.
-//! - `verify`: the proof of isolation; `finding`: its stable codes and fixes;
-//!   `sdk_view`: what the AWS SDK's own loader sees.
-//! - `launch_env`: the environment the agent gets; `launch`: program, argv and exec.
-//! - `init`: planning and applying the four files; `atomic_file`: the one way to write;
-//!   `agent` and `steering`: the templated files; `paths`: every path.
-//! - Online (whoami, audit --run, chat --check-identity): `probe` runs `online` in a child
-//!   process with the agent's environment; `identity` judges what STS answered; `audit`
-//!   builds the CloudTrail queries and the table (`clock` formats the times). Nothing
-//!   else touches the network.
-//! - Strict mode: `strict` runs it start to end; `sandbox` plans what to hide and the
-//!   bwrap argv; `broker` hands kiro credentials in over a Unix socket; `supervisor` runs
-//!   the sandbox, its terminal and its signals; `landlock` scopes it inside.
+//! The layers, lowest first (a module imports only from layers below it):
+//! - `code`, `error`, `finding`: every stable code, with its exit status and fix; the
+//!   error type; what `verify` reports. `env`: the environment, read once in `main`.
+//!   `paths`: every path, from one home. `clock`, `trust` (who else could change a
+//!   path), `platform` (what differs between Linux and macOS).
+//! - `config/`: the profile model, every validation rule and the AWS-format files.
+//! - `launch/`: the environment the agent gets, finding the program, the plan, the exec.
+//! - `install/`: what `init` (and every Kiro launch) writes, and the one way files are
+//!   written.
+//! - `verify`: the proof of isolation; it only reads.
+//! - `online/`: the only code that talks to AWS, in a child process.
+//! - `strict/`: the sandbox (Linux only), the broker, the supervisor.
+//! - `commands/`: one file a command. `cli`: clap, and the conversion into the
+//!   commands' requests. `app`: dispatch.
 
-pub mod agent;
-pub mod app;
-pub mod atomic_file;
-pub mod audit;
-pub mod broker;
-pub mod cli;
-pub mod clock;
-pub mod config_file;
-pub mod error;
-pub mod finding;
-pub mod identity;
-pub mod ini;
-pub mod init;
-pub mod landlock;
-pub mod launch;
-pub mod launch_env;
-pub mod online;
-pub mod paths;
-pub mod probe;
-pub mod profile;
-pub mod sandbox;
-pub mod sdk_view;
-pub mod steering;
-pub mod strict;
-pub mod supervisor;
-pub mod verify;
+mod app;
+mod cli;
+mod clock;
+mod code;
+mod commands;
+mod config;
+mod env;
+mod error;
+mod finding;
+mod install;
+mod launch;
+mod online;
+mod paths;
+mod platform;
+mod strict;
+mod trust;
+mod verify;
+
+pub use error::{Error, Exit};
+
+/// The whole program: parse the command line, read the environment, run the command.
+pub fn run() -> Result<Exit, Error> {
+    let parsed = cli::parse();
+    app::run(parsed, &env::Env::from_process())
+}
+
+/// What the integration tests reach inside the crate (not an API: it changes freely).
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::code::Code;
+    pub use crate::config::config_file;
+    pub use crate::config::ini::FileKind;
+    pub use crate::config::profile::{
+        Profile, ProfileSet, SsoSession, DEFAULT_REGISTRATION_SCOPES,
+    };
+    pub use crate::config::sdk_view;
+    pub use crate::env::Env;
+    pub use crate::launch::environment::TAG;
+    pub use crate::paths::Paths;
+    #[cfg(target_os = "linux")]
+    pub use crate::strict::landlock;
+    pub use crate::verify::verify;
+}

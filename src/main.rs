@@ -1,11 +1,7 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = kiro_aws::cli::Cli::parse();
-    let inherited: Vec<_> = std::env::vars_os().collect();
-    match kiro_aws::app::run(cli, &inherited) {
+    match kiro_aws::run() {
         Ok(exit) => exit.into(),
         Err(error) => {
             eprintln!("kiro-aws: {error}");

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::code::Code;
+use crate::env::Env;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +19,8 @@ pub struct Paths {
     pub agent: PathBuf,
     /// `~/.kiro/steering/AGENTS.md`; kiro-aws owns only its marked block.
     pub steering: PathBuf,
+    /// `~/.aws`, which holds the host files.
+    pub aws_dir: PathBuf,
     /// The host files the isolated ones must never be (or link to).
     pub host_config: PathBuf,
     pub host_credentials: PathBuf,
@@ -41,17 +45,17 @@ impl Paths {
             host_credentials: aws.join("credentials"),
             host_models: aws.join("models"),
             host_cli_alias: aws.join("cli/alias"),
+            aws_dir: aws,
         }
     }
 
-    /// `$HOME`, which must be an absolute path.
-    pub fn from_home_env() -> Result<Self> {
-        match dirs::home_dir() {
-            Some(home) if home.is_absolute() => Ok(Self::new(&home)),
-            _ => Err(Error::other(
-                "home_not_found",
+    /// The paths below the environment's home directory.
+    pub fn from_env(env: &Env) -> Result<Self> {
+        match env.home() {
+            Some(home) => Ok(Self::new(home)),
+            None => Err(Error::new(
+                Code::HomeNotFound,
                 "cannot tell the home directory",
-                "set HOME to your absolute home directory",
             )),
         }
     }

@@ -1,7 +1,6 @@
 //! The proof that only kiro-* profiles resolve: every check on the isolated files, their
 //! directory, and the inherited environment. Pure reads; nothing is written.
 
-use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -9,13 +8,16 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config_file;
-use crate::finding::{Finding, Severity};
-use crate::ini::{self, FileKind};
-use crate::launch_env;
+use crate::code::Code;
+use crate::config::ini::{self, FileKind};
+use crate::config::profile::{self, ProfileSet};
+use crate::config::{config_file, sdk_view};
+use crate::env::Env;
+use crate::finding::Finding;
+use crate::install::atomic_file::BACKUP_INFIX;
+use crate::launch::environment;
 use crate::paths::Paths;
-use crate::profile::{self, ProfileSet};
-use crate::sdk_view;
+use crate::trust;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -33,13 +35,18 @@ pub struct Report {
 
 impl Report {
     pub fn errors(&self) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
+        self.findings.iter().filter(|f| f.is_error())
+    }
+
+    /// Add findings made after the first verdict (strict mode's machine check), and judge
+    /// again.
+    pub fn add(&mut self, findings: impl IntoIterator<Item = Finding>) {
+        self.findings.extend(findings);
+        self.ok = !self.findings.iter().any(Finding::is_error);
     }
 }
 
-pub fn verify(paths: &Paths, inherited: &[(OsString, OsString)]) -> Report {
+pub fn verify(paths: &Paths, inherited: &Env) -> Report {
     let mut findings = Vec::new();
     check_directories(paths, &mut findings);
     let host_files: Vec<(u64, u64)> = [&paths.host_config, &paths.host_credentials]
@@ -47,10 +54,15 @@ pub fn verify(paths: &Paths, inherited: &[(OsString, OsString)]) -> Report {
         .filter_map(|p| fs::metadata(p).ok())
         .map(|m| (m.dev(), m.ino()))
         .collect();
-    let config = read_checked(&paths.config, "config_missing", &host_files, &mut findings);
+    let config = read_checked(
+        &paths.config,
+        Code::ConfigMissing,
+        &host_files,
+        &mut findings,
+    );
     let credentials = read_checked(
         &paths.credentials,
-        "credentials_missing",
+        Code::CredentialsMissing,
         &host_files,
         &mut findings,
     );
@@ -60,7 +72,7 @@ pub fn verify(paths: &Paths, inherited: &[(OsString, OsString)]) -> Report {
     }
     check_fixed_host_paths(paths, &mut findings);
     check_environment(inherited, &mut findings);
-    let ok = !findings.iter().any(|f| f.severity == Severity::Error);
+    let ok = !findings.iter().any(Finding::is_error);
     Report {
         ok,
         profiles: set.as_ref().map(ProfileSet::names).unwrap_or_default(),
@@ -81,51 +93,32 @@ fn check_directories(paths: &Paths, findings: &mut Vec<Finding>) {
     if let Ok(meta) = fs::symlink_metadata(dir) {
         if meta.file_type().is_symlink() {
             findings.push(Finding::error(
-                "dir_symlink",
+                Code::DirSymlink,
                 display(dir),
                 "is a symlink: the isolated files could be swapped from elsewhere",
             ));
         } else {
-            if meta.uid() != me {
-                findings.push(Finding::error(
-                    "dir_writable",
-                    display(dir),
-                    format!("belongs to uid {}, not to you", meta.uid()),
-                ));
-            }
-            if meta.mode() & 0o077 != 0 {
-                findings.push(Finding::error(
-                    "dir_mode",
-                    display(dir),
-                    format!("has mode {:o}; it must be 700", meta.mode() & 0o777),
-                ));
-            }
+            let (owner, mode) = trust::private_problems(&meta, me, 0o700);
+            findings.extend(owner.map(|m| Finding::error(Code::DirWritable, display(dir), m)));
+            findings.extend(mode.map(|m| Finding::error(Code::DirMode, display(dir), m)));
         }
     }
-    for ancestor in dir.ancestors().skip(1) {
-        let Ok(meta) = fs::metadata(ancestor) else {
-            continue;
-        };
-        let sticky = meta.mode() & 0o1000 != 0;
-        let foreign_owner = meta.uid() != me && meta.uid() != 0;
-        if (meta.mode() & 0o022 != 0 && !sticky) || foreign_owner {
-            findings.push(Finding::error(
-                "dir_writable",
-                display(ancestor),
-                format!(
-                    "mode {:o}, owner uid {}: someone else can replace what lies below it",
-                    meta.mode() & 0o7777,
-                    meta.uid()
-                ),
-            ));
-        }
+    let Some(parent) = dir.parent() else {
+        return;
+    };
+    for ancestor in trust::replaceable_ancestors(parent, &[me, 0]) {
+        findings.push(Finding::error(
+            Code::DirWritable,
+            display(&ancestor.path),
+            format!("{ancestor}: someone else can replace what lies below it"),
+        ));
     }
 }
 
 /// Read an isolated file without following a symlink, and check what it is.
 fn read_checked(
     path: &Path,
-    missing_code: &'static str,
+    missing_code: Code,
     host_files: &[(u64, u64)],
     findings: &mut Vec<Finding>,
 ) -> Option<Vec<u8>> {
@@ -145,27 +138,35 @@ fn read_checked(
         }
         Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
             findings.push(Finding::error(
-                "file_symlink",
+                Code::FileSymlink,
                 display(path),
                 "is a symlink; kiro-aws reads only real files here",
             ));
             return None;
         }
         Err(e) => {
-            findings.push(Finding::error("read_failed", display(path), e.to_string()));
+            findings.push(Finding::error(
+                Code::ReadFailed,
+                display(path),
+                e.to_string(),
+            ));
             return None;
         }
     };
     let meta = match file.metadata() {
         Ok(meta) => meta,
         Err(e) => {
-            findings.push(Finding::error("read_failed", display(path), e.to_string()));
+            findings.push(Finding::error(
+                Code::ReadFailed,
+                display(path),
+                e.to_string(),
+            ));
             return None;
         }
     };
     if !meta.is_file() {
         findings.push(Finding::error(
-            "file_not_regular",
+            Code::FileNotRegular,
             display(path),
             "is not a regular file",
         ));
@@ -173,7 +174,7 @@ fn read_checked(
     }
     if meta.nlink() > 1 || host_files.contains(&(meta.dev(), meta.ino())) {
         findings.push(Finding::error(
-            "file_hardlink",
+            Code::FileHardlink,
             display(path),
             format!(
                 "has {} links{}: writes elsewhere change what the agent reads",
@@ -186,24 +187,16 @@ fn read_checked(
             ),
         ));
     }
-    let me = nix::unistd::geteuid().as_raw();
-    if meta.uid() != me {
-        findings.push(Finding::error(
-            "file_not_owned",
-            display(path),
-            format!("belongs to uid {}, not to you (uid {me})", meta.uid()),
-        ));
-    }
-    if meta.mode() & 0o077 != 0 {
-        findings.push(Finding::error(
-            "file_mode",
-            display(path),
-            format!("has mode {:o}; it must be 600", meta.mode() & 0o777),
-        ));
-    }
+    let (owner, mode) = trust::private_problems(&meta, nix::unistd::geteuid().as_raw(), 0o600);
+    findings.extend(owner.map(|m| Finding::error(Code::FileNotOwned, display(path), m)));
+    findings.extend(mode.map(|m| Finding::error(Code::FileMode, display(path), m)));
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     if let Err(e) = file.read_to_end(&mut bytes) {
-        findings.push(Finding::error("read_failed", display(path), e.to_string()));
+        findings.push(Finding::error(
+            Code::ReadFailed,
+            display(path),
+            e.to_string(),
+        ));
         return None;
     }
     // Contents are checked even when only the file's metadata is wrong.
@@ -241,7 +234,7 @@ fn check_sdk_view(
             for name in view.profiles.keys() {
                 if profile::check_profile_name(name).is_err() && !already_reported.contains(name) {
                     findings.push(Finding::error(
-                        "profile_not_kiro",
+                        Code::ProfileNotKiro,
                         display(path),
                         format!("the AWS SDK sees profile `{name}`, which is not a kiro profile"),
                     ));
@@ -251,7 +244,7 @@ fn check_sdk_view(
         }
         Err(e) => {
             findings.push(Finding::error(
-                "sdk_parse_error",
+                Code::SdkParseError,
                 display(path),
                 format!("the AWS SDK cannot read it: {e}"),
             ));
@@ -274,7 +267,7 @@ fn check_config(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) -> Optio
         return None;
     }
     if let Some(difference) = view.and_then(|view| sdk_disagreement(&view, &parsed)) {
-        findings.push(Finding::error("sdk_mismatch", display(path), difference));
+        findings.push(Finding::error(Code::SdkMismatch, display(path), difference));
     }
     match parsed.into_set() {
         Ok(set) => Some(set),
@@ -328,7 +321,7 @@ fn check_credentials(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) {
     if !doc.sections.is_empty() || !doc.issues.is_empty() {
         let names: Vec<&str> = doc.sections.iter().map(|s| s.name.as_str()).collect();
         findings.push(Finding::error(
-            "credentials_not_empty",
+            Code::CredentialsNotEmpty,
             display(path),
             if names.is_empty() {
                 "holds lines other than comments; it must stay empty".to_owned()
@@ -346,7 +339,7 @@ fn check_credentials(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) {
 fn check_fixed_host_paths(paths: &Paths, findings: &mut Vec<Finding>) {
     if fs::symlink_metadata(&paths.host_models).is_ok() {
         findings.push(Finding::error(
-            "host_models_present",
+            Code::HostModelsPresent,
             display(&paths.host_models),
             "botocore loads service models and endpoint rules from here, so they can send any \
              call (the SSO token included) elsewhere",
@@ -354,7 +347,7 @@ fn check_fixed_host_paths(paths: &Paths, findings: &mut Vec<Finding>) {
     }
     if fs::symlink_metadata(&paths.host_cli_alias).is_ok() {
         findings.push(Finding::error(
-            "host_cli_alias_present",
+            Code::HostCliAliasPresent,
             display(&paths.host_cli_alias),
             "AWS CLI aliases can turn an auto-approved read-only `aws` call into any shell command",
         ));
@@ -365,79 +358,36 @@ fn check_fixed_host_paths(paths: &Paths, findings: &mut Vec<Finding>) {
     let mut backups: Vec<String> = entries
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.contains(".kiro-aws-backup-"))
+        .filter(|name| name.contains(BACKUP_INFIX))
         .collect();
     backups.sort();
     for name in backups {
         findings.push(Finding::warning(
-            "backup_present",
+            Code::BackupPresent,
             display(&paths.kiro_dir.join(name)),
             "a file `init --force` replaced, kept where the agent can read it",
         ));
     }
 }
 
-fn check_environment(inherited: &[(OsString, OsString)], findings: &mut Vec<Finding>) {
-    let mut names: Vec<String> = inherited
-        .iter()
-        .filter_map(|(name, _)| name.to_str().map(str::to_owned))
-        .collect();
-    names.sort();
+fn check_environment(inherited: &Env, findings: &mut Vec<Finding>) {
+    let mut names: Vec<&str> = inherited.names().collect();
+    names.sort_unstable();
     for name in names {
-        if launch_env::is_removed(&name) {
+        if environment::is_removed(name) {
             findings.push(Finding::warning(
-                "env_inherited",
+                Code::EnvInherited,
                 format!("${name}"),
                 "is set in this environment; the launch removes it",
             ));
-        } else if launch_env::REPORTED.contains(&name.as_str()) {
+        } else if environment::REPORTED.contains(&name) {
             findings.push(Finding::warning(
-                "env_reported",
+                Code::EnvReported,
                 format!("${name}"),
                 "is set and kept: it changes how AWS traffic leaves this machine",
             ));
         }
     }
-}
-
-/// `verify --strict`: can this machine build the strict sandbox for these files? Builds
-/// it once around `true`, exactly as a launch would, and reports why not.
-pub fn check_strict(report: &mut Report, paths: &Paths, inherited: &[(OsString, OsString)]) {
-    let Some(set) = report.set.as_ref() else {
-        // Nothing to launch: strict mode cannot run either.
-        report.strict = Some(false);
-        return;
-    };
-    let outcome = crate::strict::prepare(paths, inherited, set, &set.default_profile, &[])
-        .and_then(|prepared| crate::strict::preflight(&prepared));
-    if let Err(error) = outcome {
-        let code = match error.code {
-            "strict_bwrap_missing" => "strict_bwrap_missing",
-            "strict_bwrap_untrusted" => "strict_bwrap_untrusted",
-            "strict_aws_dir_symlink" => "strict_aws_dir_symlink",
-            _ => "strict_sandbox_failed",
-        };
-        let path = error
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "bwrap".into());
-        let mut finding = Finding::error(code, path, error.message);
-        finding.fix = error.fix;
-        report.findings.push(finding);
-        report.ok = false;
-    }
-    if !crate::landlock::can_scope() {
-        report.findings.push(Finding::warning(
-            "strict_landlock_missing",
-            "landlock",
-            format!(
-                "Landlock ABI {} cannot keep the sandbox from abstract sockets outside (needs 6, Linux 6.12)",
-                crate::landlock::abi()
-            ),
-        ));
-    }
-    report.strict = Some(report.ok);
 }
 
 #[cfg(test)]

@@ -290,7 +290,7 @@ fn real_clients_carry_the_tag_in_their_user_agent() {
     let version = env!("CARGO_PKG_VERSION");
     for ua in &agents {
         // What audit's queries match on, as these clients really send it.
-        assert!(ua.contains(kiro_aws::launch_env::TAG), "{ua}");
+        assert!(ua.contains(kiro_aws::testing::TAG), "{ua}");
         assert!(
             ua.contains(&format!("kiro-aws-{version}"))
                 || ua.contains(&format!("kiro-aws/{version}")),

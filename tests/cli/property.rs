@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use kiro_aws::config_file;
-use kiro_aws::ini::FileKind;
-use kiro_aws::paths::Paths;
-use kiro_aws::profile::{Profile, ProfileSet, SsoSession, DEFAULT_REGISTRATION_SCOPES};
-use kiro_aws::sdk_view;
+use kiro_aws::testing::{
+    config_file, sdk_view, Env, FileKind, Paths, Profile, ProfileSet, SsoSession,
+    DEFAULT_REGISTRATION_SCOPES,
+};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
@@ -114,7 +113,7 @@ proptest! {
         for (c, k) in [(&config[..], ini_like.as_bytes()), (ini_like.as_bytes(), &config[..])] {
             std::fs::write(&paths.config, c).unwrap();
             std::fs::write(&paths.credentials, k).unwrap();
-            let report = kiro_aws::verify::verify(&paths, &[]);
+            let report = kiro_aws::testing::verify(&paths, &Env::default());
             // Whatever the verdict, an accepted file holds only kiro profiles.
             if report.ok {
                 prop_assert!(report.profiles.iter().all(|p| p.starts_with("kiro-")));
@@ -319,7 +318,7 @@ fn every_file_verify_accepts_means_the_same_to_botocore() {
             std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))
                 .unwrap();
         }
-        let report = kiro_aws::verify::verify(&paths, &[]);
+        let report = kiro_aws::testing::verify(&paths, &Env::default());
         if report.ok {
             let mut profiles = report.profiles.clone();
             profiles.sort();

@@ -743,7 +743,7 @@ fn nothing_outside_acts_for_the_agent_and_nothing_is_planted_for_later() {
         "the control connects from outside"
     );
     assert!(!run.stdout.contains(MARKER), "{}", run.stdout);
-    if kiro_aws::landlock::can_scope() {
+    if kiro_aws::testing::landlock::can_scope() {
         fails_with(&run, "Operation not permitted");
     } else {
         // An older kernel cannot scope abstract sockets: verify --strict must say so.

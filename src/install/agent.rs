@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
+use crate::config::profile::ProfileSet;
 use crate::paths::Paths;
-use crate::profile::ProfileSet;
 
-const TEMPLATE: &str = include_str!("../agents/aws-readonly.json");
+const TEMPLATE: &str = include_str!("../../agents/aws-readonly.json");
 /// Start of the agent's `description`; how `init` knows the file is its own.
 pub const MANAGED_PREFIX: &str = "Managed by kiro-aws.";
 pub const AGENT_NAME: &str = "aws-readonly";
@@ -84,7 +84,7 @@ pub fn allows_write_tool(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config_file::tests::sample;
+    use crate::config::config_file::tests::sample;
     use std::path::Path;
 
     const FIELDS: [&str; 15] = [

@@ -5,6 +5,10 @@
 //! agree on and reports every construct outside it as an [`Issue`] with its line, so that
 //! callers reject the file instead of guessing which client is right.
 
+use std::collections::HashSet;
+
+use crate::code::Code;
+
 /// Which of the two AWS files a text is; they name profile sections differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
@@ -12,7 +16,7 @@ pub enum FileKind {
     Credentials,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SectionKind {
     Profile,
     SsoSession,
@@ -42,7 +46,7 @@ impl Section {
 /// A construct outside the canonical subset; `line` is 1-based (0: the whole file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
-    pub code: &'static str,
+    pub code: Code,
     pub line: usize,
     pub message: String,
 }
@@ -82,17 +86,17 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
     let mut doc = Document::default();
     let Ok(text) = std::str::from_utf8(bytes) else {
         doc.issues.push(Issue {
-            code: "not_utf8",
+            code: Code::NotUtf8,
             line: 0,
             message: "the file is not UTF-8: the Rust SDK reads it as empty, botocore fails".into(),
         });
         return doc;
     };
-    let mut seen_sections: Vec<(SectionKind, String)> = Vec::new();
+    let mut seen_sections: HashSet<(SectionKind, String)> = HashSet::new();
     for (index, raw) in text.split('\n').enumerate() {
         let line = index + 1;
         let content = raw.strip_suffix('\r').unwrap_or(raw);
-        let mut issue = |code: &'static str, message: String| {
+        let mut issue = |code: Code, message: String| {
             doc.issues.push(Issue {
                 code,
                 line,
@@ -104,7 +108,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
         // whole section) while the Rust SDK sees one line.
         if content.contains('\r') {
             issue(
-                "carriage_return",
+                Code::CarriageReturn,
                 "a carriage return inside a line: botocore starts a new line there, the Rust SDK \
                  does not"
                     .into(),
@@ -121,7 +125,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
             .find(|c| !(c.is_ascii_graphic() || *c == ' ' || *c == '\t'))
         {
             issue(
-                "unexpected_character",
+                Code::UnexpectedCharacter,
                 format!(
                     "character {c:?} outside a comment: botocore and the Rust SDK trim it differently"
                 ),
@@ -130,7 +134,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
         }
         if content.starts_with([' ', '\t']) {
             issue(
-                "leading_whitespace",
+                Code::LeadingWhitespace,
                 "an indented line continues the previous value in botocore but is a sub-setting \
                  in the Rust SDK"
                     .into(),
@@ -140,12 +144,12 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
         if let Some(rest) = content.strip_prefix('[') {
             let trimmed = rest.trim_end();
             let Some(close) = trimmed.rfind(']') else {
-                issue("malformed_line", "a section header without `]`".into());
+                issue(Code::MalformedLine, "a section header without `]`".into());
                 continue;
             };
             if close + 1 != trimmed.len() {
                 issue(
-                    "inline_comment",
+                    Code::InlineComment,
                     "text after `]` of a section header is read differently by botocore and the \
                      Rust SDK"
                         .into(),
@@ -156,16 +160,14 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
             match section_header(inner, kind) {
                 Ok((section_kind, name)) => {
                     let identity = (section_kind, name.clone());
-                    if seen_sections.contains(&identity) {
+                    if !seen_sections.insert(identity) {
                         issue(
-                            "duplicate_section",
+                            Code::DuplicateSection,
                             format!(
                                 "section `{name}` appears twice: botocore rejects the file, the \
                                  Rust SDK merges the two"
                             ),
                         );
-                    } else {
-                        seen_sections.push(identity);
                     }
                     doc.sections.push(Section {
                         kind: section_kind,
@@ -189,7 +191,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
         }
         let Some((key, value)) = content.split_once('=') else {
             issue(
-                "malformed_line",
+                Code::MalformedLine,
                 "expected `key = value`, a `[section]` or a `#` comment".into(),
             );
             continue;
@@ -198,14 +200,14 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
         let value = value.trim();
         if !is_key(key) {
             issue(
-                "key_invalid",
+                Code::KeyInvalid,
                 format!("`{key}` is not a lower-case key of letters, digits and `_`"),
             );
             continue;
         }
         if has_inline_comment(value) {
             issue(
-                "inline_comment",
+                Code::InlineComment,
                 format!(
                     "the value of `{key}` holds a comment: botocore keeps it, the Rust SDK drops it"
                 ),
@@ -214,7 +216,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
         }
         let Some(section) = doc.sections.last_mut() else {
             issue(
-                "key_outside_section",
+                Code::KeyOutsideSection,
                 format!("`{key}` comes before any section"),
             );
             continue;
@@ -224,7 +226,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
         }
         if section.get(key).is_some() {
             issue(
-                "duplicate_key",
+                Code::DuplicateKey,
                 format!(
                     "`{key}` appears twice in `{}`: botocore rejects the file, the Rust SDK keeps \
                      the last",
@@ -243,13 +245,10 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
     doc
 }
 
-fn section_header(
-    inner: &str,
-    kind: FileKind,
-) -> Result<(SectionKind, String), (&'static str, String)> {
+fn section_header(inner: &str, kind: FileKind) -> Result<(SectionKind, String), (Code, String)> {
     if inner.trim() != inner || inner.contains("  ") || inner.contains('\t') {
         return Err((
-            "section_whitespace",
+            Code::SectionWhitespace,
             format!(
                 "`[{inner}]` has extra white space: botocore and the Rust SDK name it differently"
             ),
@@ -257,7 +256,7 @@ fn section_header(
     }
     if inner.contains(['"', '\'']) {
         return Err((
-            "quoted_section",
+            Code::QuotedSection,
             format!(
                 "`[{inner}]` is quoted: botocore strips quotes, the Rust SDK ignores the section"
             ),
@@ -268,7 +267,7 @@ fn section_header(
             Ok((kind, name.to_owned()))
         } else {
             Err((
-                "section_name_invalid",
+                Code::SectionNameInvalid,
                 format!("`{name}` has characters the Rust SDK does not accept in a name"),
             ))
         }
@@ -277,7 +276,7 @@ fn section_header(
         FileKind::Credentials => {
             if inner.starts_with("profile ") {
                 return Err((
-                    "profile_prefix_in_credentials",
+                    Code::ProfilePrefixInCredentials,
                     format!(
                         "`[{inner}]` in a credentials file is a profile literally named `{inner}` \
                          to botocore and ignored by the Rust SDK"
@@ -297,7 +296,7 @@ fn section_header(
                 return named(SectionKind::SsoSession, name);
             }
             Err((
-                "section_unknown",
+                Code::SectionUnknown,
                 format!("`[{inner}]` is not a `[profile NAME]` or `[sso-session NAME]` section"),
             ))
         }
@@ -312,7 +311,7 @@ mod tests {
         parse(text.as_bytes(), kind)
             .issues
             .iter()
-            .map(|i| (i.code, i.line))
+            .map(|i| (i.code.as_str(), i.line))
             .collect()
     }
 
@@ -411,7 +410,7 @@ mod tests {
         );
         assert_eq!(
             parse(&[0xff, 0xfe], FileKind::Config).issues[0].code,
-            "not_utf8"
+            Code::NotUtf8
         );
     }
 }

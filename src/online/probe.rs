@@ -5,18 +5,20 @@
 //! variables, and the parent (every other command) never starts an async runtime.
 //!
 //! The parent writes one [`Request`] as JSON to the child's stdin and reads one
-//! [`Response`] from its stdout; [`online`](crate::online) is the child's side.
+//! [`Response`] from its stdout; [`child`](crate::online::child) is the child's side.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{IsTerminal, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::code::Code;
+use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::identity::Observation;
-use crate::launch_env::LaunchEnv;
+use crate::launch::environment::LaunchEnv;
+use crate::online::identity::{FailureKind, Observation};
 use crate::paths::Paths;
 
 /// The hidden command that runs the child's side.
@@ -54,6 +56,16 @@ pub enum Request {
     },
 }
 
+/// Short-lived role credentials, as the SSO portal hands them out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    /// Unix seconds.
+    pub expiration: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileObservation {
     pub profile: String,
@@ -80,7 +92,7 @@ pub enum Response {
         /// True when `max_events` stopped the lookup before the start of the window.
         truncated: bool,
     },
-    Credentials(crate::broker::RoleCredentials),
+    Credentials(RoleCredentials),
     Failed(Observation),
 }
 
@@ -103,27 +115,23 @@ fn endpoint_allowed(url: &str) -> bool {
 pub fn child_env(
     paths: &Paths,
     profile: &str,
-    inherited: &[(OsString, OsString)],
+    inherited: &Env,
 ) -> Result<Vec<(OsString, OsString)>> {
     let mut env = LaunchEnv::new(paths, profile, inherited)?.apply(inherited);
-    env.remove(std::ffi::OsStr::new("AWS_EXECUTION_ENV"));
-    if let Some(value) = crate::launch::var(inherited, "AWS_EXECUTION_ENV") {
+    env.remove(OsStr::new("AWS_EXECUTION_ENV"));
+    if let Some(value) = inherited.get("AWS_EXECUTION_ENV") {
         env.insert("AWS_EXECUTION_ENV".into(), value.to_owned());
     }
-    for (name, value) in inherited {
+    for (name, value) in inherited.vars() {
         if !ENDPOINT_OVERRIDES.iter().any(|o| name == o) {
             continue;
         }
         let url = value.to_string_lossy();
         if !endpoint_allowed(&url) {
-            return Err(Error::input(
-                "endpoint_refused",
-                format!(
+            return Err(Error::new(Code::EndpointRefused, format!(
                     "{}={url}: only https:// endpoints (or http:// on loopback) may receive AWS credentials",
                     name.to_string_lossy()
-                ),
-                "use an https:// endpoint, or unset the variable",
-            ));
+                )));
         }
         env.insert(name.clone(), value.clone());
     }
@@ -136,7 +144,7 @@ pub fn child_env(
 pub fn call(
     paths: &Paths,
     profile: &str,
-    inherited: &[(OsString, OsString)],
+    inherited: &Env,
     request: &Request,
     label: &str,
 ) -> Result<Response> {
@@ -145,8 +153,8 @@ pub fn call(
         | Request::Credentials { timeout_ms, .. }
         | Request::LookupEvents { timeout_ms, .. } => *timeout_ms,
     });
-    // This very binary, even if the file on disk was replaced since it started.
-    let exe = std::path::PathBuf::from("/proc/self/exe");
+    let exe = crate::platform::self_exe()
+        .map_err(|e| Error::io("kiro-aws", "find kiro-aws itself", e))?;
     let mut child = Command::new(&exe)
         .arg(COMMAND)
         .env_clear()
@@ -192,7 +200,7 @@ pub fn call(
             let _ = child.wait();
             progress.finish();
             return Ok(Response::Failed(Observation::Failed {
-                kind: crate::identity::FailureKind::Timeout,
+                kind: FailureKind::Timeout,
                 message: format!(
                     "the online probe did not finish within {} s and was stopped",
                     deadline.duration_since(started).as_secs_f32()
@@ -206,20 +214,18 @@ pub fn call(
     let out = out.join().unwrap_or_default();
     let err = err.join().unwrap_or_default();
     if !status.success() {
-        return Err(Error::other(
-            "probe_failed",
+        return Err(Error::new(
+            Code::ProbeFailed,
             format!(
                 "the online probe failed ({status}): {}",
                 String::from_utf8_lossy(&err).trim()
             ),
-            "report this as a bug, with the message",
         ));
     }
     serde_json::from_slice(&out).map_err(|e| {
-        Error::other(
-            "probe_failed",
+        Error::new(
+            Code::ProbeFailed,
             format!("the online probe answered something unreadable: {e}"),
-            "report this as a bug, with the message",
         )
     })
 }
@@ -300,23 +306,20 @@ mod tests {
     #[test]
     fn the_probe_keeps_the_callers_execution_env_untagged() {
         let paths = Paths::new(std::path::Path::new("/home/u"));
-        let inherited: Vec<(OsString, OsString)> = vec![
-            ("AWS_EXECUTION_ENV".into(), "AWS_ECS_FARGATE".into()),
-            ("AWS_ENDPOINT_URL_STS".into(), "http://127.0.0.1:1".into()),
-            ("AWS_ENDPOINT_URL".into(), "https://elsewhere".into()),
-        ];
+        let inherited = Env::of(&[
+            ("AWS_EXECUTION_ENV", "AWS_ECS_FARGATE"),
+            ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1"),
+            ("AWS_ENDPOINT_URL", "https://elsewhere"),
+        ]);
         let env: BTreeMap<OsString, OsString> = child_env(&paths, "kiro-a", &inherited)
             .unwrap()
             .into_iter()
             .collect();
+        assert_eq!(env[OsStr::new("AWS_EXECUTION_ENV")], "AWS_ECS_FARGATE");
         assert_eq!(
-            env[std::ffi::OsStr::new("AWS_EXECUTION_ENV")],
-            "AWS_ECS_FARGATE"
-        );
-        assert_eq!(
-            env[std::ffi::OsStr::new("AWS_ENDPOINT_URL_STS")],
+            env[OsStr::new("AWS_ENDPOINT_URL_STS")],
             "http://127.0.0.1:1"
         );
-        assert!(!env.contains_key(std::ffi::OsStr::new("AWS_ENDPOINT_URL")));
+        assert!(!env.contains_key(OsStr::new("AWS_ENDPOINT_URL")));
     }
 }

@@ -1,8 +1,9 @@
 //! The isolated AWS config: rendering the canonical form and reading it (or a team file,
 //! which has the same format) back into the profile model.
 
-use crate::ini::{self, FileKind, Issue};
-use crate::profile::{self, ProfileSet, DEFAULT_REGISTRATION_SCOPES};
+use crate::code::Code;
+use crate::config::ini::{self, FileKind, Issue, SectionKind};
+use crate::config::profile::{self, ProfileSet, DEFAULT_REGISTRATION_SCOPES};
 
 /// First line of every config kiro-aws writes; how `init` knows a file is its own.
 pub const MANAGED_HEADER: &str = "# Managed by kiro-aws.";
@@ -86,15 +87,15 @@ impl Parsed {
             strict: self.strict,
             ..set
         })
-        .map_err(|(code, message)| {
+        .map_err(|problem| {
             vec![Issue {
-                code,
-                line: if code == "no_profiles" {
+                code: problem.code,
+                line: if problem.code == Code::NoProfiles {
                     0
                 } else {
                     default_line
                 },
-                message,
+                message: problem.message,
             }]
         })
     }
@@ -106,7 +107,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
     let profile_sections = doc
         .sections
         .iter()
-        .filter(|s| s.kind == crate::ini::SectionKind::Profile)
+        .filter(|s| s.kind == SectionKind::Profile)
         .map(|s| s.name.clone())
         .collect();
     let mut issues = doc.issues;
@@ -133,7 +134,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::profile::{Profile, SsoSession};
+    use crate::config::profile::{Profile, SsoSession};
 
     pub(crate) fn sample() -> ProfileSet {
         ProfileSet::new(
@@ -194,7 +195,7 @@ pub(crate) mod tests {
         let issues: Vec<_> = parse(text.as_bytes())
             .issues
             .iter()
-            .map(|i| (i.code, i.line))
+            .map(|i| (i.code.as_str(), i.line))
             .collect();
         assert_eq!(
             issues,
@@ -212,7 +213,7 @@ pub(crate) mod tests {
     fn reference_to_an_undeclared_session() {
         let text = "[profile kiro-a]\nsso_session = other\nsso_account_id = 111111111111\nsso_role_name = R\n";
         let parsed = parse(text.as_bytes());
-        assert_eq!(parsed.issues[0].code, "sso_session_missing");
+        assert_eq!(parsed.issues[0].code, Code::SsoSessionMissing);
         assert_eq!(parsed.issues[0].line, 2);
         assert!(parsed.profiles.is_empty());
     }

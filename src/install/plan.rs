@@ -1,18 +1,37 @@
-//! `kiro-aws init`: gather the profile set from flags, a team file or the existing config,
-//! plan all four files, refuse anything unsafe before writing, then write atomically.
+//! What `init` writes: gather the profile set from flags, a team file or the existing
+//! config, plan all four files, refuse anything unsafe before writing, then write each
+//! atomically. The launch re-installs the agent and the steering block the same way.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::agent;
-use crate::atomic_file::{self, Existing};
-use crate::cli::InitArgs;
-use crate::config_file;
-use crate::error::{Error, Exit, Result};
+use crate::code::Code;
+use crate::config::config_file;
+use crate::config::profile::{self, Problem, Profile, ProfileSet, SsoSession};
+use crate::error::{Error, Result};
+use crate::install::atomic_file::{self, Existing};
+use crate::install::{agent, steering};
 use crate::paths::Paths;
-use crate::profile::{self, Profile, ProfileSet, SsoSession};
-use crate::steering;
+
+/// Where `init` takes the profile set from (the command line, in domain terms).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// `--sso-start-url` and `--sso-region`, for the sso-session block.
+    pub sso: Option<(String, String)>,
+    /// The sso-session the `--profile` flags use.
+    pub sso_session: String,
+    /// `--profile` values, `NAME=ACCOUNT_ID:ROLE_NAME`.
+    pub profiles: Vec<String>,
+    /// `--region`, for profiles that name none.
+    pub region: Option<String>,
+    pub default_profile: Option<String>,
+    /// `--from`: a team file.
+    pub from: Option<PathBuf>,
+    /// `--strict` (`Some(true)`), `--no-strict` (`Some(false)`), or as recorded (`None`).
+    pub strict: Option<bool>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -33,113 +52,16 @@ pub struct Planned {
     pub action: Action,
 }
 
-pub fn run(args: &InitArgs, paths: &Paths) -> Result<Exit> {
-    let outcome = gather(args, paths).and_then(|set| {
-        let plan = plan(&set, paths, args.allow_write_tool, args.force)?;
-        let backups = if args.dry_run {
-            vec![None; plan.len()]
-        } else {
-            apply(&plan, paths)?
-        };
-        Ok((set, plan, backups))
-    });
-    let (set, plan, backups) = match outcome {
-        Ok(done) => done,
-        Err(e) if args.json => {
-            println!("{}", serde_json::json!({"ok": false, "error": e.to_json()}));
-            return Ok(e.exit);
-        }
-        Err(e) => return Err(e),
-    };
-    if args.json {
-        let files: Vec<_> = plan
-            .iter()
-            .zip(&backups)
-            .map(|(p, backup)| {
-                let mut file = serde_json::json!({
-                    "path": p.path.display().to_string(),
-                    "action": p.action,
-                    "backup": backup.as_ref().map(|b| b.display().to_string()),
-                });
-                if args.dry_run {
-                    file["diff"] = diff(p).into();
-                }
-                file
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({
-                "ok": true,
-                "dry_run": args.dry_run,
-                "profiles": set.names(),
-                "default_profile": set.default_profile,
-                "strict": set.strict,
-                "files": files,
-            })
-        );
-        return Ok(Exit::Success);
-    }
-    for (p, backup) in plan.iter().zip(&backups) {
-        let verb = match (args.dry_run, p.action) {
-            (_, Action::Unchanged) => "unchanged",
-            (true, Action::Create) => "would create",
-            (true, Action::Update) => "would update",
-            (true, Action::Replace) => "would replace (backup kept)",
-            (false, Action::Create) => "created",
-            (false, Action::Update) => "updated",
-            (false, Action::Replace) => "replaced",
-        };
-        println!("{verb:>12}  {}", p.path.display());
-        if let Some(backup) = backup {
-            println!("{:>12}  {}", "backup", backup.display());
-        }
-        if args.dry_run && p.action != Action::Unchanged {
-            print!("{}", diff(p));
-        }
-    }
-    println!(
-        "{} profile(s): {} (default {}{}).{}",
-        set.profiles.len(),
-        set.names().join(", "),
-        set.default_profile,
-        if set.strict {
-            "; launches are strict"
-        } else {
-            ""
-        },
-        if args.dry_run {
-            " Nothing was written."
-        } else {
-            " Next: `kiro-aws verify`, then `kiro-aws`."
-        }
-    );
-    Ok(Exit::Success)
+fn bad(code: Code, message: String, fix: &str) -> Error {
+    Error::new(code, message).with_fix(fix)
 }
 
-fn diff(p: &Planned) -> String {
-    let old = String::from_utf8_lossy(p.old.as_deref().unwrap_or_default()).into_owned();
-    let new = String::from_utf8_lossy(&p.content).into_owned();
-    let path = p.path.display().to_string();
-    similar::TextDiff::from_lines(&old, &new)
-        .unified_diff()
-        .header(
-            &if p.old.is_some() {
-                path.clone()
-            } else {
-                "/dev/null".into()
-            },
-            &path,
-        )
-        .to_string()
-}
-
-fn bad(code: &'static str, message: String, fix: &str) -> Error {
-    Error::input(code, message, fix)
+fn bad_problem(problem: Problem, context: &str, fix: &str) -> Error {
+    bad(problem.code, format!("{context}: {}", problem.message), fix)
 }
 
 /// The profile set to write, from flags, the team file, or the config already there.
-pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
+pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
     let mut sessions = Vec::new();
     let mut profiles = Vec::new();
     let mut recorded_default = None;
@@ -151,7 +73,7 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
     if let Some(file) = &args.from {
         let bytes = std::fs::read(file).map_err(|e| {
             bad(
-                "team_file_unreadable",
+                Code::TeamFileUnreadable,
                 format!("--from {}: {e}", file.display()),
                 "pass the path of a readable team file",
             )
@@ -167,7 +89,7 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
                 })
                 .collect();
             return Err(bad(
-                "team_file_invalid",
+                Code::TeamFileInvalid,
                 format!(
                     "the team file has {} problem(s):\n{}",
                     lines.len(),
@@ -184,17 +106,17 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
             .default_profile
             .map(|(name, line)| (name, format!("{}:{line}", file.display())));
     }
-    if let (Some(url), Some(region)) = (&args.sso_start_url, &args.sso_region) {
+    if let Some((url, region)) = &args.sso {
         let session = SsoSession {
             name: args.sso_session.clone(),
             start_url: url.clone(),
             region: region.clone(),
             registration_scopes: None,
         };
-        if let Some((code, message)) = profile::check_session(&session).into_iter().next() {
-            return Err(bad(
-                code,
-                format!("--sso-start-url/--sso-region/--sso-session: {message}"),
+        if let Some(problem) = profile::check_session(&session).into_iter().next() {
+            return Err(bad_problem(
+                problem,
+                "--sso-start-url/--sso-region/--sso-session",
                 "pass an https:// start URL, a region such as us-east-1 and a simple session name",
             ));
         }
@@ -210,7 +132,7 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
         let set = existing.and_then(|b| config_file::parse(&b).into_set().ok());
         let Some(set) = set else {
             return Err(bad(
-                "no_profiles",
+                Code::NoProfiles,
                 "no profiles given and no valid isolated config to reuse".into(),
                 "pass --sso-start-url, --sso-region and --profile kiro-NAME=ACCOUNT_ID:ROLE_NAME, or --from FILE",
             ));
@@ -220,37 +142,35 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
         profiles = set.profiles;
     }
     if let Some(region) = &args.region {
-        profile::check_region(region).map_err(|(code, m)| {
-            bad(
-                code,
-                format!("--region: {m}"),
-                "pass a region such as us-east-1",
-            )
-        })?;
+        profile::check_region(region)
+            .map_err(|p| bad_problem(p, "--region", "pass a region such as us-east-1"))?;
         for p in profiles.iter_mut().filter(|p| p.region.is_none()) {
             p.region = Some(region.clone());
         }
     }
-    for (i, p) in profiles.iter().enumerate() {
-        if profiles[..i].iter().any(|q| q.name == p.name) {
+    let session_names: HashSet<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
+    let mut profile_names = HashSet::new();
+    for p in &profiles {
+        if !profile_names.insert(p.name.as_str()) {
             return Err(bad(
-                "duplicate_profile",
+                Code::DuplicateProfile,
                 format!("profile `{}` is given twice", p.name),
                 "give each profile once (flags and team file together)",
             ));
         }
-        if !sessions.iter().any(|s| s.name == p.sso_session) {
+        if !session_names.contains(p.sso_session.as_str()) {
             return Err(bad(
-                "sso_session_missing",
+                Code::SsoSessionMissing,
                 format!("profile `{}` uses sso-session `{}`, which is not defined", p.name, p.sso_session),
                 "pass --sso-start-url and --sso-region, or a team file with that [sso-session] block",
             ));
         }
     }
-    for (i, s) in sessions.iter().enumerate() {
-        if sessions[..i].iter().any(|t| t.name == s.name) {
+    if session_names.len() != sessions.len() {
+        let mut seen = HashSet::new();
+        if let Some(s) = sessions.iter().find(|s| !seen.insert(s.name.as_str())) {
             return Err(bad(
-                "duplicate_session",
+                Code::DuplicateSession,
                 format!(
                     "sso-session `{}` is defined twice (team file and flags)",
                     s.name
@@ -266,38 +186,29 @@ pub fn gather(args: &InitArgs, paths: &Paths) -> Result<ProfileSet> {
         (None, None) => (None, String::new()),
     };
     if let Some(name) = &args.default_profile {
-        profile::check_profile_name(name).map_err(|(code, m)| {
-            bad(
-                code,
-                format!("--default-profile: {m}"),
-                "name a kiro-* profile",
-            )
-        })?;
+        profile::check_profile_name(name)
+            .map_err(|p| bad_problem(p, "--default-profile", "name a kiro-* profile"))?;
     }
-    let strict = args.strict || (recorded_strict && !args.no_strict);
+    let strict = args.strict.unwrap_or(recorded_strict);
     ProfileSet::new(sessions, profiles, default)
         .map(|set| ProfileSet { strict, ..set })
-        .map_err(|(code, m)| match code {
-            "no_profiles" => bad(
-                code,
+        .map_err(|problem| match problem.code {
+            Code::NoProfiles => bad(
+                problem.code,
                 match &args.from {
-                    Some(file) => format!("--from {}: {m}", file.display()),
-                    None => m,
+                    Some(file) => format!("--from {}: {}", file.display(), problem.message),
+                    None => problem.message,
                 },
                 "add --profile kiro-NAME=ACCOUNT_ID:ROLE_NAME, or profiles to the team file",
             ),
-            _ => bad(
-                code,
-                format!("{default_origin}: {m}"),
-                "name one of the profiles",
-            ),
+            _ => bad_problem(problem, &default_origin, "name one of the profiles"),
         })
 }
 
 fn parse_profile_flag(flag: &str, session: &str) -> Result<Profile> {
     let usage = || {
         bad(
-            "invalid_profile_flag",
+            Code::InvalidProfileFlag,
             format!("--profile `{flag}`: expected NAME=ACCOUNT_ID:ROLE_NAME"),
             "write it as --profile kiro-readonly=123456789012:ReadOnly",
         )
@@ -313,9 +224,9 @@ fn parse_profile_flag(flag: &str, session: &str) -> Result<Profile> {
         output: None,
     };
     match profile::check_profile(&profile).into_iter().next() {
-        Some((code, message)) => Err(bad(
-            code,
-            format!("--profile `{flag}`: {message}"),
+        Some(problem) => Err(bad_problem(
+            problem,
+            &format!("--profile `{flag}`"),
             "write it as --profile kiro-readonly=123456789012:ReadOnly",
         )),
         None => Ok(profile),
@@ -393,10 +304,9 @@ fn plan_file(
     } else if force {
         Action::Replace
     } else {
-        return Err(Error::other(
-            "file_not_managed",
+        return Err(Error::new(
+            Code::FileNotManaged,
             "exists and was not written by kiro-aws; it is left as it is",
-            "move it away, or run `kiro-aws init --force` to replace it and keep it as a backup",
         )
         .at(path));
     };
@@ -410,12 +320,7 @@ fn existing_file(path: &Path) -> Result<Option<(Vec<u8>, u32)>> {
         Existing::Absent => Ok(None),
         Existing::File { bytes, mode } => Ok(Some((bytes, mode))),
         Existing::Symlink => Err(atomic_file::symlink_refused(path)),
-        Existing::NotAFile => Err(Error::other(
-            "not_a_file",
-            "is not a regular file",
-            "move it away, then run `kiro-aws init` again",
-        )
-        .at(path)),
+        Existing::NotAFile => Err(Error::new(Code::NotAFile, "is not a regular file").at(path)),
     }
 }
 
@@ -424,14 +329,8 @@ fn plan_steering(path: &Path, block: &str) -> Result<Planned> {
         Some((bytes, mode)) => (Some(bytes), mode),
         None => (None, PUBLIC_MODE),
     };
-    let content = steering::splice(old.as_deref(), block).map_err(|broken| {
-        Error::other(
-            "steering_markers_broken",
-            broken.0,
-            "keep exactly one `<!-- kiro-aws:begin` line and one `<!-- kiro-aws:end` line after it, or delete both",
-        )
-        .at(path)
-    })?;
+    let content = steering::splice(old.as_deref(), block)
+        .map_err(|broken| Error::new(Code::SteeringMarkersBroken, broken.0).at(path))?;
     let action = match &old {
         None => Action::Create,
         Some(old) if *old == content => Action::Unchanged,

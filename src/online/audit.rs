@@ -6,7 +6,7 @@
 //! queries match that shape exactly (a plain role of the configured name matches too).
 //! The launch tags the agent's calls with `kiro-aws/<version>` in `AWS_EXECUTION_ENV`,
 //! which clients copy into the user agent; [`TAG`] tells those calls apart from the
-//! user's own calls in the same role ([`crate::launch_env::execution_env`]).
+//! user's own calls in the same role ([`crate::launch::environment::execution_env`]).
 
 use std::collections::BTreeMap;
 
@@ -14,11 +14,12 @@ use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use serde::Serialize;
 
-pub use crate::clock::rfc3339;
+use crate::clock::rfc3339;
+use crate::code::Code;
+use crate::config::profile::ProfileSet;
 use crate::error::{Error, Result};
-use crate::identity::role_matches;
-use crate::launch_env::TAG;
-use crate::profile::ProfileSet;
+use crate::launch::environment::TAG;
+use crate::online::identity::role_matches;
 
 /// One permission set (role name) in one account, and the profiles that use it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,32 +61,29 @@ impl Window {
     pub fn parse(since: &str, until: Option<&str>, now: i64) -> Result<Self> {
         let end = match until {
             Some(until) => instant(until).ok_or_else(|| {
-                Error::input(
-                    "bad_time",
+                Error::new(
+                    Code::BadTime,
                     format!("--until: `{until}` is not a time like 2026-11-21T09:00:00Z"),
-                    "give a UTC time as YYYY-MM-DDTHH:MM:SSZ",
                 )
+                .with_fix("give a UTC time as YYYY-MM-DDTHH:MM:SSZ")
             })?,
             None => now,
         };
         let start = match duration(since) {
             Some(seconds) => end - seconds,
             None => instant(since).ok_or_else(|| {
-                Error::input(
-                    "bad_time",
+                Error::new(
+                    Code::BadTime,
                     format!(
                         "--since: `{since}` is neither a duration (30m, 24h, 7d, 2w) nor a time"
                     ),
-                    "give a duration like 24h or a UTC time like 2026-11-21T09:00:00Z",
                 )
+                .with_fix("give a duration like 24h or a UTC time like 2026-11-21T09:00:00Z")
             })?,
         };
         if start >= end {
-            return Err(Error::input(
-                "bad_time",
-                "--since is not before --until",
-                "give a start earlier than the end",
-            ));
+            return Err(Error::new(Code::BadTime, "--since is not before --until")
+                .with_fix("give a start earlier than the end"));
         }
         Ok(Window { start, end })
     }
@@ -130,11 +128,11 @@ pub fn check_event_data_store(id: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::input(
-            "bad_event_data_store",
+        Err(Error::new(
+            Code::BadEventDataStore,
             format!("--event-data-store `{id}` is not an event data store ID or ARN"),
-            "give the ID (or ARN) from `aws cloudtrail list-event-data-stores`",
-        ))
+        )
+        .with_fix("give the ID (or ARN) from `aws cloudtrail list-event-data-stores`"))
     }
 }
 
@@ -228,7 +226,7 @@ pub struct Row {
 }
 
 /// Keep the events whose session issuer is a configured kiro role in its account.
-pub fn rows(events: &[crate::probe::RawEvent], roles: &[KiroRole]) -> Vec<Row> {
+pub fn rows(events: &[crate::online::probe::RawEvent], roles: &[KiroRole]) -> Vec<Row> {
     events
         .iter()
         .filter_map(|event| {
@@ -353,7 +351,7 @@ mod tests {
         for bad in ["", "h", "-1h", "1.5h", "24", "0h", "1y", "yesterday"] {
             assert_eq!(
                 Window::parse(bad, None, now).unwrap_err().code,
-                "bad_time",
+                Code::BadTime,
                 "{bad}"
             );
         }

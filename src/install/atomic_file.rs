@@ -7,7 +7,11 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::code::Code;
 use crate::error::{Error, Result};
+
+/// What a backup's name adds to the file's: `NAME.kiro-aws-backup-N`.
+pub const BACKUP_INFIX: &str = ".kiro-aws-backup-";
 
 /// What is at a path now, read without following a final symlink.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,14 +75,14 @@ pub fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
 }
 
 pub fn symlink_refused(path: &Path) -> Error {
-    Error::other(
-        "symlink_refused",
+    Error::new(
+        Code::SymlinkRefused,
         "is a symlink; kiro-aws never writes through one",
-        format!(
-            "remove the link (`rm {}`) and run `kiro-aws init` again",
-            path.display()
-        ),
     )
+    .with_fix(format!(
+        "remove the link (`rm {}`) and run `kiro-aws init` again",
+        path.display()
+    ))
     .at(path)
 }
 
@@ -123,7 +127,7 @@ fn link_backup(path: &Path) -> Result<PathBuf> {
     let mut n = 1;
     loop {
         let mut name = path.as_os_str().to_owned();
-        name.push(format!(".kiro-aws-backup-{n}"));
+        name.push(format!("{BACKUP_INFIX}{n}"));
         let candidate = PathBuf::from(name);
         match fs::hard_link(path, &candidate) {
             Ok(()) => return Ok(candidate),
@@ -159,7 +163,7 @@ mod tests {
         std::os::unix::fs::symlink(&victim, &link).unwrap();
         assert_eq!(
             write(&link, b"x", 0o600, true).unwrap_err().code,
-            "symlink_refused"
+            Code::SymlinkRefused
         );
         assert_eq!(fs::read(&victim).unwrap(), b"keep");
         assert!(read_no_follow(&link).is_err());
@@ -216,7 +220,7 @@ mod tests {
         std::os::unix::fs::symlink(&private, &link).unwrap();
         assert_eq!(
             ensure_dir(&link, 0o700).unwrap_err().code,
-            "symlink_refused"
+            Code::SymlinkRefused
         );
     }
 }

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
+use crate::code::Code;
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 
@@ -116,15 +118,10 @@ pub struct LaunchEnv {
 }
 
 impl LaunchEnv {
-    pub fn new(paths: &Paths, profile: &str, inherited: &[(OsString, OsString)]) -> Result<Self> {
+    pub fn new(paths: &Paths, profile: &str, inherited: &Env) -> Result<Self> {
         let path = |p: &std::path::Path| {
             p.to_str().map(str::to_owned).ok_or_else(|| {
-                Error::other(
-                    "path_not_utf8",
-                    "the home directory is not valid UTF-8",
-                    "use a home directory whose path is UTF-8",
-                )
-                .at(p)
+                Error::new(Code::PathNotUtf8, "the home directory is not valid UTF-8").at(p)
             })
         };
         let set = BTreeMap::from([
@@ -138,9 +135,7 @@ impl LaunchEnv {
             ("AWS_SDK_LOAD_CONFIG".to_owned(), "1".to_owned()),
             (
                 "AWS_EXECUTION_ENV".to_owned(),
-                execution_env(
-                    crate::launch::var(inherited, "AWS_EXECUTION_ENV").and_then(|v| v.to_str()),
-                ),
+                execution_env(inherited.get_str("AWS_EXECUTION_ENV")),
             ),
         ]);
         let mut unset: Vec<String> = REMOVED
@@ -148,8 +143,7 @@ impl LaunchEnv {
             .map(|name| (*name).to_owned())
             .chain(
                 inherited
-                    .iter()
-                    .filter_map(|(name, _)| name.to_str())
+                    .names()
                     .filter(|name| REMOVED_PREFIXES.iter().any(|p| name.starts_with(p)))
                     .map(str::to_owned),
             )
@@ -160,8 +154,9 @@ impl LaunchEnv {
     }
 
     /// The child's whole environment: inherited, minus what is removed, plus what is set.
-    pub fn apply(&self, inherited: &[(OsString, OsString)]) -> BTreeMap<OsString, OsString> {
+    pub fn apply(&self, inherited: &Env) -> BTreeMap<OsString, OsString> {
         let mut env: BTreeMap<OsString, OsString> = inherited
+            .vars()
             .iter()
             .filter(|(name, _)| {
                 let name = name.to_string_lossy();
@@ -181,14 +176,10 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
-        pairs.iter().map(|(k, v)| (k.into(), v.into())).collect()
-    }
-
     #[test]
     fn removes_every_leak_and_sets_the_isolated_files() {
         let paths = Paths::new(Path::new("/home/u"));
-        let inherited = vars(&[
+        let inherited = Env::of(&[
             ("PATH", "/usr/bin"),
             ("AWS_ACCESS_KEY_ID", "AKIA"),
             ("AWS_DEFAULT_PROFILE", "prod-admin"),
@@ -202,7 +193,7 @@ mod tests {
         assert!(launch.unset.contains(&"AWS_ENDPOINT_URL_SSO".to_owned()));
         assert_eq!(launch.unset.len(), REMOVED.len() + 1);
         let child = launch.apply(&inherited);
-        let expected: BTreeMap<OsString, OsString> = vars(&[
+        let expected: BTreeMap<OsString, OsString> = [
             ("PATH", "/usr/bin"),
             ("AWS_REGION", "eu-west-1"),
             (
@@ -217,8 +208,9 @@ mod tests {
             ("AWS_PROFILE", "kiro-dev"),
             ("AWS_EC2_METADATA_DISABLED", "true"),
             ("AWS_SDK_LOAD_CONFIG", "1"),
-        ])
+        ]
         .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
         .collect();
         assert_eq!(child, expected);
     }

@@ -1,4 +1,4 @@
-//! The child side of [`crate::probe`]: the only code that starts an async runtime, opens
+//! The child side of [`crate::online::probe`]: the only code that starts an async runtime, opens
 //! sockets or speaks TLS. It runs in a process whose environment is the agent's, and
 //! uses the SDK's default loaders, so it finds credentials exactly as an SDK inside the
 //! agent would.
@@ -14,8 +14,8 @@ use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_types::DateTime;
 
-use crate::identity::{FailureKind, Identity, Observation};
-use crate::probe::{ProfileObservation, RawEvent, Request, Response};
+use crate::online::identity::{FailureKind, Identity, Observation};
+use crate::online::probe::{ProfileObservation, RawEvent, Request, Response, RoleCredentials};
 
 /// Read one request from stdin, answer it on stdout.
 pub fn serve() -> std::io::Result<()> {
@@ -69,7 +69,7 @@ async fn answer(request: Request) -> Response {
                 resolve(&config).await
             };
             match tokio::time::timeout(timeout, work).await {
-                Ok(Ok(c)) => Response::Credentials(crate::broker::RoleCredentials {
+                Ok(Ok(c)) => Response::Credentials(RoleCredentials {
                     access_key_id: c.access_key_id().to_owned(),
                     secret_access_key: c.secret_access_key().to_owned(),
                     session_token: c.session_token().unwrap_or_default().to_owned(),

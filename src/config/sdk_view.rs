@@ -12,8 +12,8 @@ use std::task::{Context, Poll, Waker};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_types::os_shim_internal::{Env, Fs};
 
-use crate::ini::FileKind;
-use crate::profile::{PROFILE_KEYS, SESSION_KEYS};
+use crate::config::ini::FileKind;
+use crate::config::profile::{PROFILE_KEYS, SESSION_KEYS};
 
 /// Keys and values of one section, as far as the allow-listed keys go (the SDK offers no
 /// way to list a section's keys; anything else is refused by the strict reader).

@@ -2,10 +2,10 @@
 //! kiro-aws owns only the lines from its begin marker to its end marker and leaves every
 //! other byte as it was.
 
+use crate::config::profile::ProfileSet;
 use crate::paths::Paths;
-use crate::profile::ProfileSet;
 
-const TEMPLATE: &str = include_str!("../steering/AGENTS.md");
+const TEMPLATE: &str = include_str!("../../steering/AGENTS.md");
 pub const BEGIN: &[u8] = b"<!-- kiro-aws:begin";
 pub const END: &[u8] = b"<!-- kiro-aws:end";
 
@@ -96,7 +96,7 @@ pub fn splice(existing: Option<&[u8]>, block: &str) -> Result<Vec<u8>, BrokenMar
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config_file::tests::sample;
+    use crate::config::config_file::tests::sample;
     use std::path::Path;
 
     #[test]

@@ -1,10 +1,11 @@
 //! Who a kiro profile really is in AWS: the checks on what `GetCallerIdentity` answered.
-//! Pure: the answers come from [`crate::probe`]; this module only judges them.
+//! Pure: the answers come from [`crate::online::probe`]; this module only judges them.
 
 use serde::{Deserialize, Serialize};
 
+use crate::code::Code;
+use crate::config::profile::{Profile, ProfileSet};
 use crate::finding::Finding;
-use crate::profile::{Profile, ProfileSet};
 
 /// What STS said about one profile's credentials, and where the SDK found them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,7 +118,7 @@ pub fn check(profile: &Profile, observation: &Observation, login_command: &str) 
             let finding = match kind {
                 FailureKind::LoginRequired => {
                     let mut f = Finding::error(
-                        "sso_login_required",
+                        Code::SsoLoginRequired,
                         at,
                         format!(
                             "sso-session `{}` is not signed in: {message}",
@@ -127,9 +128,11 @@ pub fn check(profile: &Profile, observation: &Observation, login_command: &str) 
                     f.fix = format!("run `{login_command}`, then try again");
                     f
                 }
-                FailureKind::Timeout => Finding::error("identity_timeout", at, message.clone()),
-                FailureKind::Network => Finding::error("identity_unreachable", at, message.clone()),
-                FailureKind::Other => Finding::error("identity_error", at, message.clone()),
+                FailureKind::Timeout => Finding::error(Code::IdentityTimeout, at, message.clone()),
+                FailureKind::Network => {
+                    Finding::error(Code::IdentityUnreachable, at, message.clone())
+                }
+                FailureKind::Other => Finding::error(Code::IdentityError, at, message.clone()),
             };
             checked.findings.push(finding);
             return checked;
@@ -140,7 +143,7 @@ pub fn check(profile: &Profile, observation: &Observation, login_command: &str) 
     checked.source = identity.sources.first().cloned();
     if identity.account != profile.account_id {
         checked.findings.push(Finding::error(
-            "identity_account_mismatch",
+            Code::IdentityAccountMismatch,
             &at,
             format!(
                 "credentials are for account {}, but the profile names {}",
@@ -154,7 +157,7 @@ pub fn check(profile: &Profile, observation: &Observation, login_command: &str) 
             checked.user = Some(user.to_owned());
             if !role_matches(&profile.role_name, role) {
                 checked.findings.push(Finding::error(
-                    "identity_role_mismatch",
+                    Code::IdentityRoleMismatch,
                     &at,
                     format!(
                         "the session's role is {role}, expected {0} or AWSReservedSSO_{0}_<hex>",
@@ -164,14 +167,14 @@ pub fn check(profile: &Profile, observation: &Observation, login_command: &str) 
             }
         }
         None => checked.findings.push(Finding::error(
-            "identity_role_mismatch",
+            Code::IdentityRoleMismatch,
             &at,
             format!("{} is not an assumed-role session", identity.arn),
         )),
     }
     if !from_sso(&identity.sources) {
         checked.findings.push(Finding::error(
-            "identity_not_sso",
+            Code::IdentityNotSso,
             &at,
             format!(
                 "the SDK got these credentials from {}, not from IAM Identity Center",
@@ -262,7 +265,7 @@ mod tests {
     }
 
     fn codes(checked: &Checked) -> Vec<&'static str> {
-        checked.findings.iter().map(|f| f.code).collect()
+        checked.findings.iter().map(|f| f.code.as_str()).collect()
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! about what a valid profile is lives here, whether it arrives from flags, a team file or
 //! the isolated config on disk.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
-use crate::ini::{Document, Issue, SectionKind};
+use crate::code::Code;
+use crate::config::ini::{Document, Issue, SectionKind};
 
 pub const DEFAULT_SESSION: &str = "kiro";
 pub const PREFERRED_DEFAULT_PROFILE: &str = "kiro-readonly";
@@ -21,6 +22,23 @@ pub const PROFILE_KEYS: [&str; 5] = [
 ];
 pub const SESSION_KEYS: [&str; 3] = ["sso_start_url", "sso_region", "sso_registration_scopes"];
 const OUTPUTS: [&str; 5] = ["json", "text", "table", "yaml", "yaml-stream"];
+
+/// A rule that a name or value breaks: its code, the key it concerns (`None`: the whole
+/// section), and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: Code,
+    pub key: Option<&'static str>,
+    pub message: String,
+}
+
+impl Problem {
+    fn new(code: Code, key: Option<&'static str>, message: String) -> Self {
+        Problem { code, key, message }
+    }
+}
+
+type Checked = Result<(), Problem>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SsoSession {
@@ -98,15 +116,20 @@ impl ProfileSet {
         sessions: Vec<SsoSession>,
         profiles: Vec<Profile>,
         default_profile: Option<&str>,
-    ) -> Result<Self, (&'static str, String)> {
+    ) -> Result<Self, Problem> {
         if profiles.is_empty() {
-            return Err(("no_profiles", "there is no kiro-* profile".into()));
+            return Err(Problem::new(
+                Code::NoProfiles,
+                None,
+                "there is no kiro-* profile".into(),
+            ));
         }
         let default_profile = match default_profile {
             Some(name) => {
                 if !profiles.iter().any(|p| p.name == name) {
-                    return Err((
-                        "default_profile_missing",
+                    return Err(Problem::new(
+                        Code::DefaultProfileMissing,
+                        None,
                         format!("the default profile `{name}` is not among the profiles"),
                     ));
                 }
@@ -136,7 +159,7 @@ impl ProfileSet {
     }
 }
 
-pub fn check_profile_name(name: &str) -> Result<(), (&'static str, String)> {
+pub fn check_profile_name(name: &str) -> Checked {
     let ok = name.strip_prefix("kiro-").is_some_and(|rest| {
         rest.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
             && rest
@@ -146,14 +169,15 @@ pub fn check_profile_name(name: &str) -> Result<(), (&'static str, String)> {
     if ok {
         Ok(())
     } else {
-        Err((
-            "profile_not_kiro",
+        Err(Problem::new(
+            Code::ProfileNotKiro,
+            None,
             format!("profile `{name}` is not a kiro profile (kiro-[a-z0-9][a-z0-9-]*)"),
         ))
     }
 }
 
-pub fn check_session_name(name: &str) -> Result<(), (&'static str, String)> {
+pub fn check_session_name(name: &str) -> Checked {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -162,26 +186,28 @@ pub fn check_session_name(name: &str) -> Result<(), (&'static str, String)> {
     if ok {
         Ok(())
     } else {
-        Err((
-            "invalid_session_name",
+        Err(Problem::new(
+            Code::InvalidSessionName,
+            None,
             format!("sso-session name `{name}` must be letters, digits, `-` or `_`"),
         ))
     }
 }
 
-pub fn check_account_id(id: &str) -> Result<(), (&'static str, String)> {
+pub fn check_account_id(id: &str) -> Checked {
     if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
-        Err((
-            "invalid_account_id",
+        Err(Problem::new(
+            Code::InvalidAccountId,
+            Some("sso_account_id"),
             format!("account id `{id}` is not 12 digits"),
         ))
     }
 }
 
 /// IAM role names: 1 to 64 of letters, digits and `+=,.@_-`.
-pub fn check_role_name(role: &str) -> Result<(), (&'static str, String)> {
+pub fn check_role_name(role: &str) -> Checked {
     let ok = (1..=64).contains(&role.len())
         && role
             .chars()
@@ -189,15 +215,20 @@ pub fn check_role_name(role: &str) -> Result<(), (&'static str, String)> {
     if ok {
         Ok(())
     } else {
-        Err((
-            "invalid_role_name",
+        Err(Problem::new(
+            Code::InvalidRoleName,
+            Some("sso_role_name"),
             format!("role name `{role}` is not an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)"),
         ))
     }
 }
 
 /// Regions look like `us-east-1`, `eu-central-2`, `us-gov-west-1`.
-pub fn check_region(region: &str) -> Result<(), (&'static str, String)> {
+pub fn check_region(region: &str) -> Checked {
+    check_region_of(region, Some("region"))
+}
+
+fn check_region_of(region: &str, key: Option<&'static str>) -> Checked {
     let parts: Vec<&str> = region.split('-').collect();
     let ok = parts.len() >= 3
         && parts[0].len() == 2
@@ -209,14 +240,15 @@ pub fn check_region(region: &str) -> Result<(), (&'static str, String)> {
     if ok {
         Ok(())
     } else {
-        Err((
-            "invalid_region",
+        Err(Problem::new(
+            Code::InvalidRegion,
+            key,
             format!("`{region}` does not look like a region such as us-east-1"),
         ))
     }
 }
 
-pub fn check_start_url(url: &str) -> Result<(), (&'static str, String)> {
+pub fn check_start_url(url: &str) -> Checked {
     let host = url.strip_prefix("https://").unwrap_or("");
     let host = host.split(['/', '?', '#']).next().unwrap_or("");
     let ok = !host.is_empty()
@@ -227,26 +259,28 @@ pub fn check_start_url(url: &str) -> Result<(), (&'static str, String)> {
     if ok {
         Ok(())
     } else {
-        Err((
-            "sso_session_incomplete",
+        Err(Problem::new(
+            Code::SsoSessionIncomplete,
+            Some("sso_start_url"),
             format!("start URL `{url}` is not an https:// URL"),
         ))
     }
 }
 
-fn check_output(output: &str) -> Result<(), (&'static str, String)> {
+fn check_output(output: &str) -> Checked {
     if OUTPUTS.contains(&output) {
         Ok(())
     } else {
-        Err((
-            "invalid_output",
+        Err(Problem::new(
+            Code::InvalidOutput,
+            Some("output"),
             format!("output `{output}` is not one of {}", OUTPUTS.join(", ")),
         ))
     }
 }
 
 /// Every rule a single profile must satisfy.
-pub fn check_profile(profile: &Profile) -> Vec<(&'static str, String)> {
+pub fn check_profile(profile: &Profile) -> Vec<Problem> {
     let mut results = vec![
         check_profile_name(&profile.name),
         check_account_id(&profile.account_id),
@@ -257,7 +291,7 @@ pub fn check_profile(profile: &Profile) -> Vec<(&'static str, String)> {
     results.into_iter().filter_map(Result::err).collect()
 }
 
-pub fn check_session(session: &SsoSession) -> Vec<(&'static str, String)> {
+pub fn check_session(session: &SsoSession) -> Vec<Problem> {
     let mut problems = Vec::new();
     problems.extend(check_session_name(&session.name).err());
     problems.extend(check_start_url(&session.start_url).err());
@@ -268,8 +302,9 @@ pub fn check_session(session: &SsoSession) -> Vec<(&'static str, String)> {
                     .all(|c| c.is_ascii_alphanumeric() || ":_.-".contains(c))
         };
         if !scopes.split(',').all(scope_ok) {
-            problems.push((
-                "sso_session_incomplete",
+            problems.push(Problem::new(
+                Code::SsoSessionIncomplete,
+                None,
                 format!(
                     "sso_registration_scopes `{scopes}` is not a comma-separated list of scopes"
                 ),
@@ -277,12 +312,13 @@ pub fn check_session(session: &SsoSession) -> Vec<(&'static str, String)> {
         }
     }
     if session.region.is_empty() {
-        problems.push((
-            "sso_session_incomplete",
+        problems.push(Problem::new(
+            Code::SsoSessionIncomplete,
+            None,
             format!("sso-session `{}` has no sso_region", session.name),
         ));
     } else {
-        problems.extend(check_region(&session.region).err());
+        problems.extend(check_region_of(&session.region, Some("sso_region")).err());
     }
     problems
 }
@@ -293,11 +329,11 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
     let mut issues = Vec::new();
     let mut sessions = Vec::new();
     let mut profiles = Vec::new();
-    let mut report = |line: usize, (code, message): (&'static str, String)| {
+    let mut report = |line: usize, problem: Problem| {
         issues.push(Issue {
-            code,
+            code: problem.code,
             line,
-            message,
+            message: problem.message,
         })
     };
     for section in &doc.sections {
@@ -311,8 +347,9 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
                 clean = false;
                 report(
                     entry.line,
-                    (
-                        "key_forbidden",
+                    Problem::new(
+                        Code::KeyForbidden,
+                        None,
                         format!(
                             "`{}` is not allowed in `{}` (allowed: {})",
                             entry.key,
@@ -324,7 +361,13 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
             }
         }
         let value = |key: &str| section.get(key).map(|e| e.value.clone());
-        let line_of = |key: &str| section.get(key).map_or(section.line, |e| e.line);
+        // The line of the key a problem concerns, else the section's.
+        let line_of = |problem: &Problem| {
+            problem
+                .key
+                .and_then(|key| section.get(key))
+                .map_or(section.line, |e| e.line)
+        };
         match section.kind {
             SectionKind::SsoSession => {
                 let session = SsoSession {
@@ -336,14 +379,7 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
                 let problems = check_session(&session);
                 clean &= problems.is_empty();
                 for problem in problems {
-                    let line = match problem.0 {
-                        "invalid_region" => line_of("sso_region"),
-                        "sso_session_incomplete" if problem.1.starts_with("start URL") => {
-                            line_of("sso_start_url")
-                        }
-                        _ => section.line,
-                    };
-                    report(line, problem);
+                    report(line_of(&problem), problem);
                 }
                 if clean {
                     sessions.push(session);
@@ -372,47 +408,37 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
                 if !missing.is_empty() {
                     report(
                         section.line,
-                        (
-                            "key_missing",
+                        Problem::new(
+                            Code::KeyMissing,
+                            None,
                             format!("profile `{}` lacks {}", section.name, missing.join(", ")),
                         ),
                     );
                     continue;
                 }
                 for problem in check_profile(&profile) {
-                    let key = match problem.0 {
-                        "invalid_account_id" => "sso_account_id",
-                        "invalid_role_name" => "sso_role_name",
-                        "invalid_region" => "region",
-                        _ => "output",
-                    };
                     clean = false;
-                    report(line_of(key), problem);
+                    report(line_of(&problem), problem);
                 }
                 if clean {
-                    profiles.push(profile);
+                    profiles.push((profile, section));
                 }
             }
         }
     }
     // References are checked against every block present, valid or not, so that one
     // broken block yields one issue and not one per profile.
-    for profile in &profiles {
-        let declared = doc
-            .sections
-            .iter()
-            .any(|s| s.kind == SectionKind::SsoSession && s.name == profile.sso_session);
-        if !declared {
-            let section = doc
-                .sections
-                .iter()
-                .find(|s| s.kind == SectionKind::Profile && s.name == profile.name);
-            let line = section
-                .and_then(|s| s.get("sso_session"))
-                .map_or(0, |e| e.line);
+    let declared: HashSet<&str> = doc
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::SsoSession)
+        .map(|s| s.name.as_str())
+        .collect();
+    for (profile, section) in &profiles {
+        if !declared.contains(profile.sso_session.as_str()) {
             issues.push(Issue {
-                code: "sso_session_missing",
-                line,
+                code: Code::SsoSessionMissing,
+                line: section.get("sso_session").map_or(0, |e| e.line),
                 message: format!(
                     "profile `{}` uses sso-session `{}`, which has no [sso-session {}] block",
                     profile.name, profile.sso_session, profile.sso_session
@@ -420,8 +446,12 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
             });
         }
     }
-    let known: Vec<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
-    profiles.retain(|p| known.contains(&p.sso_session.as_str()));
+    let known: HashSet<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
+    let profiles = profiles
+        .into_iter()
+        .filter(|(p, _)| known.contains(p.sso_session.as_str()))
+        .map(|(p, _)| p)
+        .collect();
     (sessions, profiles, issues)
 }
 
@@ -494,14 +524,14 @@ mod tests {
         assert_eq!(set(None).unwrap().default_profile, "kiro-readonly");
         assert_eq!(set(Some("kiro-a")).unwrap().default_profile, "kiro-a");
         assert_eq!(
-            set(Some("kiro-x")).unwrap_err().0,
-            "default_profile_missing"
+            set(Some("kiro-x")).unwrap_err().code,
+            Code::DefaultProfileMissing
         );
         let first = ProfileSet::new(vec![], vec![p("kiro-b"), p("kiro-a")], None).unwrap();
         assert_eq!(first.default_profile, "kiro-b");
         assert_eq!(
-            ProfileSet::new(vec![], vec![], None).unwrap_err().0,
-            "no_profiles"
+            ProfileSet::new(vec![], vec![], None).unwrap_err().code,
+            Code::NoProfiles
         );
     }
 }

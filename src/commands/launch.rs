@@ -1,0 +1,242 @@
+//! `kiro-aws [chat]`, `run` and `ide`: prove isolation, pick the profile, refresh the
+//! agent and the steering block (for Kiro), find the program, then exec it in the
+//! isolated environment, or run it in the strict sandbox and wait for it.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::code::Code;
+use crate::commands::{shared, whoami};
+use crate::env::Env;
+use crate::error::{Error, Exit, Result};
+use crate::install::{agent, plan as install};
+use crate::launch::environment::LaunchEnv;
+use crate::launch::exec::exec;
+use crate::launch::plan::LaunchPlan;
+use crate::launch::program::{self, ProgramSource};
+use crate::paths::Paths;
+
+const KIRO_CLI_HINT: &str =
+    "install Kiro CLI (https://kiro.dev/docs/cli/), or pass --kiro-cli PATH or set KIRO_AWS_KIRO_CLI";
+const KIRO_IDE_HINT: &str =
+    "install the Kiro IDE and its `kiro` shell command, or pass --kiro-ide PATH or set KIRO_AWS_KIRO_IDE";
+
+/// What to launch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `kiro-cli chat --agent aws-readonly ARGS...`.
+    Chat {
+        kiro_cli: Option<PathBuf>,
+        args: Vec<OsString>,
+        /// Ask AWS who the profile is before launching.
+        check_identity: bool,
+    },
+    /// Any command.
+    Run { command: Vec<OsString> },
+    /// The Kiro IDE's launcher, `kiro ARGS...`.
+    Ide {
+        kiro_ide: Option<PathBuf>,
+        args: Vec<OsString>,
+    },
+}
+
+/// The strict-mode flags, for the commands that have them (the IDE does not).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Strict {
+    /// `--strict`.
+    pub on: bool,
+    /// `--hide PATH`s.
+    pub hide: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub profile: Option<String>,
+    pub strict: Option<Strict>,
+    pub target: Target,
+}
+
+/// `kiro-cli chat --agent aws-readonly [args...]`.
+fn chat_argv(args: &[OsString]) -> Vec<OsString> {
+    ["kiro-cli", "chat", "--agent", agent::AGENT_NAME]
+        .map(OsString::from)
+        .into_iter()
+        .chain(args.iter().cloned())
+        .collect()
+}
+
+/// `kiro [args...]`.
+fn ide_argv(args: &[OsString]) -> Vec<OsString> {
+    std::iter::once(OsString::from("kiro"))
+        .chain(args.iter().cloned())
+        .collect()
+}
+
+pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
+    let set = shared::prove(paths, inherited, &[])?;
+    let strict = request.strict.as_ref().is_some_and(|s| s.on) || set.strict;
+    if request.strict.as_ref().is_some_and(|s| !s.hide.is_empty()) && !strict {
+        return Err(Error::new(
+            Code::HideNeedsStrict,
+            "--hide works only in strict mode",
+        ));
+    }
+    let profile = shared::select_profile(&set, request.profile.as_deref())?;
+    if let Target::Chat {
+        check_identity: true,
+        ..
+    } = request.target
+    {
+        let checked = whoami::ask(
+            paths,
+            inherited,
+            &set,
+            std::slice::from_ref(profile),
+            shared::DEFAULT_TIMEOUT_SECS,
+        )?;
+        let mut err = std::io::stderr().lock();
+        for finding in checked.iter().flat_map(|c| &c.findings) {
+            let _ = writeln!(err, "kiro-aws: {finding}");
+        }
+        if !checked.iter().all(|c| c.ok) {
+            return Err(Error::new(
+                Code::IdentityNotProven,
+                format!(
+                    "AWS did not confirm profile {} as configured; nothing was launched",
+                    profile.name
+                ),
+            ));
+        }
+    }
+    let run_name = match &request.target {
+        Target::Run { command } => command[0].to_string_lossy().into_owned(),
+        _ => String::new(),
+    };
+    let (source, argv, kiro) = match &request.target {
+        Target::Chat { kiro_cli, args, .. } => (
+            ProgramSource {
+                name: "kiro-cli",
+                flag: kiro_cli.as_deref(),
+                override_var: Some("KIRO_AWS_KIRO_CLI"),
+                install_hint: KIRO_CLI_HINT,
+            },
+            chat_argv(args),
+            true,
+        ),
+        Target::Ide { kiro_ide, args } => (
+            ProgramSource {
+                name: "kiro",
+                flag: kiro_ide.as_deref(),
+                override_var: Some("KIRO_AWS_KIRO_IDE"),
+                install_hint: KIRO_IDE_HINT,
+            },
+            ide_argv(args),
+            true,
+        ),
+        Target::Run { command } => (
+            ProgramSource {
+                name: &run_name,
+                flag: None,
+                override_var: None,
+                install_hint: "check the command name and PATH",
+            },
+            command.clone(),
+            false,
+        ),
+    };
+    if kiro {
+        install_launch_files(&set, paths)?;
+    }
+    let Some(strict_flags) = request.strict.as_ref().filter(|_| strict) else {
+        if strict {
+            return Err(Error::new(
+                Code::StrictUnsupported,
+                "strict mode is the default here, and the IDE cannot be contained: it may hand the window to an instance already running outside",
+            ));
+        }
+        let plan = LaunchPlan {
+            program: program::resolve_program(source, inherited)?,
+            argv,
+            env: LaunchEnv::new(paths, &profile.name, inherited)?,
+        };
+        return Err(exec(&plan, inherited));
+    };
+    let program = program::resolve_program(source, inherited)?;
+    crate::strict::launch(
+        paths,
+        inherited,
+        &set,
+        &profile.name,
+        &strict_flags.hide,
+        program,
+        argv,
+    )
+}
+
+fn install_launch_files(set: &crate::config::profile::ProfileSet, paths: &Paths) -> Result<()> {
+    let plan = install::plan_launch_files(set, paths)?;
+    install::apply(&plan, paths)?;
+    for p in plan
+        .iter()
+        .filter(|p| p.action != install::Action::Unchanged)
+    {
+        eprintln!("kiro-aws: installed {}", p.path.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    #[test]
+    fn a_chat_plan_is_a_plain_value() {
+        let inherited = Env::of(&[
+            ("AWS_SESSION_TOKEN", "leak"),
+            ("AWS_ENDPOINT_URL_SSO", "https://elsewhere"),
+        ]);
+        let plan = LaunchPlan {
+            program: PathBuf::from("/opt/kiro/bin/kiro-cli"),
+            argv: chat_argv(&["--resume".into()]),
+            env: LaunchEnv::new(&Paths::new(Path::new("/home/dev")), "kiro-dev", &inherited)
+                .unwrap(),
+        };
+        let mut unset: Vec<String> = crate::launch::environment::REMOVED
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        unset.push("AWS_ENDPOINT_URL_SSO".into());
+        unset.sort();
+        let expected = LaunchPlan {
+            program: PathBuf::from("/opt/kiro/bin/kiro-cli"),
+            argv: ["kiro-cli", "chat", "--agent", "aws-readonly", "--resume"]
+                .map(OsString::from)
+                .to_vec(),
+            env: LaunchEnv {
+                set: BTreeMap::from([
+                    (
+                        "AWS_CONFIG_FILE".into(),
+                        "/home/dev/.aws/kiro/config".into(),
+                    ),
+                    ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+                    (
+                        "AWS_EXECUTION_ENV".into(),
+                        format!("kiro-aws/{}", env!("CARGO_PKG_VERSION")),
+                    ),
+                    ("AWS_PROFILE".into(), "kiro-dev".into()),
+                    ("AWS_SDK_LOAD_CONFIG".into(), "1".into()),
+                    (
+                        "AWS_SHARED_CREDENTIALS_FILE".into(),
+                        "/home/dev/.aws/kiro/credentials".into(),
+                    ),
+                ]),
+                unset,
+            },
+        };
+        assert_eq!(plan, expected);
+        assert_eq!(ide_argv(&[".".into()]), ["kiro", "."].map(OsString::from));
+    }
+}

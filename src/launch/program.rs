@@ -1,0 +1,47 @@
+//! Finding the program to launch, and asking a program its version.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::launch::environment::LaunchEnv;
+
+/// Where a program is looked up: an explicit path (a flag), then an override variable,
+/// then `name` on the `PATH` the child will get.
+#[derive(Debug, Clone, Copy)]
+pub struct ProgramSource<'a> {
+    pub name: &'a str,
+    pub flag: Option<&'a Path>,
+    pub override_var: Option<&'a str>,
+    pub install_hint: &'a str,
+}
+
+pub fn resolve_program(source: ProgramSource, inherited: &Env) -> Result<PathBuf> {
+    let wanted: &OsStr = match (
+        source.flag,
+        source.override_var.and_then(|v| inherited.get(v)),
+    ) {
+        (Some(flag), _) => flag.as_os_str(),
+        (None, Some(value)) if !value.is_empty() => value,
+        _ => OsStr::new(source.name),
+    };
+    which::which_in(wanted, inherited.get("PATH"), inherited.cwd())
+        .map_err(|_| Error::missing_program(&wanted.to_string_lossy(), source.install_hint))
+}
+
+/// The major version `aws --version` reports (`aws-cli/2.22.1 Python/...`), run with the
+/// launch environment; `None` when it cannot be told.
+pub fn aws_cli_major_version(program: &Path, env: &LaunchEnv, inherited: &Env) -> Option<u32> {
+    let output = std::process::Command::new(program)
+        .arg("--version")
+        .env_clear()
+        .envs(env.apply(inherited))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = [output.stdout, output.stderr].concat();
+    let text = String::from_utf8_lossy(&text);
+    let version = text.split_whitespace().next()?.strip_prefix("aws-cli/")?;
+    version.split('.').next()?.parse().ok()
+}

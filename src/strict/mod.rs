@@ -1,0 +1,121 @@
+//! Strict mode: the agent runs in a bubblewrap sandbox where the host's AWS files and the
+//! SSO token do not exist, and kiro credentials come in from a broker outside.
+//!
+//! The sandbox is Linux-only (bubblewrap, user and PID namespaces, signalfd, peer
+//! credentials, Landlock, `close_range`, `/proc`): its modules are compiled on Linux
+//! alone, here. Everywhere else each entry point below refuses with
+//! `strict_unsupported_platform` (exit 3), and nothing is launched.
+//!
+//! The pieces: `plan` (the sandbox as a value and its bwrap argv), `view` (what is
+//! hidden and what stays writable), `bwrap` (which bwrap, and starting it), `session`
+//! (one session start to end, its run directory), `broker` (credentials over a Unix
+//! socket), `supervisor` and `pty` (signals and the terminal), `shim` (the first program
+//! inside) and `landlock`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::config::profile::ProfileSet;
+use crate::env::Env;
+use crate::error::{Exit, Result};
+use crate::finding::Finding;
+use crate::paths::Paths;
+
+#[cfg(target_os = "linux")]
+mod broker;
+#[cfg(target_os = "linux")]
+mod bwrap;
+#[cfg(target_os = "linux")]
+pub mod landlock;
+mod names;
+#[cfg(target_os = "linux")]
+mod plan;
+#[cfg(target_os = "linux")]
+mod pty;
+#[cfg(target_os = "linux")]
+mod session;
+#[cfg(target_os = "linux")]
+mod shim;
+#[cfg(target_os = "linux")]
+mod supervisor;
+#[cfg(target_os = "linux")]
+mod view;
+
+pub use names::{CLIENT, SHIM};
+
+/// Refuse strict mode on a platform without the sandbox.
+#[cfg(not(target_os = "linux"))]
+fn unsupported() -> crate::error::Error {
+    crate::error::Error::new(
+        crate::code::Code::StrictUnsupportedPlatform,
+        format!(
+            "strict mode needs Linux (bubblewrap and its namespaces); this is {}, and nothing was launched",
+            std::env::consts::OS
+        ),
+    )
+}
+
+/// Whether this platform can run strict mode at all (`init --strict` refuses where not).
+pub fn check_platform() -> Result<()> {
+    #[cfg(target_os = "linux")]
+    return Ok(());
+    #[cfg(not(target_os = "linux"))]
+    return Err(unsupported());
+}
+
+/// Run `program argv...` in the strict sandbox and return its exit status.
+pub fn launch(
+    paths: &Paths,
+    inherited: &Env,
+    set: &ProfileSet,
+    profile: &str,
+    hide: &[PathBuf],
+    program: PathBuf,
+    argv: Vec<OsString>,
+) -> Result<Exit> {
+    #[cfg(target_os = "linux")]
+    return session::launch(paths, inherited, set, profile, hide, program, argv);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (paths, inherited, set, profile, hide, program, argv);
+        Err(unsupported())
+    }
+}
+
+/// `verify --strict`: what keeps this machine from running strict mode for `set`, as
+/// findings. Builds the sandbox once around `true`, exactly as a launch would (in a run
+/// directory of its own, removed at once).
+pub fn check_machine(paths: &Paths, inherited: &Env, set: &ProfileSet) -> Vec<Finding> {
+    #[cfg(target_os = "linux")]
+    return session::check_machine(paths, inherited, set);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (paths, inherited, set);
+        let error = unsupported();
+        let mut finding = Finding::error(error.code, "strict", error.message);
+        finding.fix = error.fix;
+        vec![finding]
+    }
+}
+
+/// Inside the sandbox: the shim, which execs the program (returns only on failure).
+pub fn sandbox_exec(argv: &[OsString]) -> crate::error::Error {
+    #[cfg(target_os = "linux")]
+    return shim::shim(argv);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = argv;
+        unsupported()
+    }
+}
+
+/// Inside the sandbox: the `credential_process` that asks the broker.
+pub fn credential_process(socket: &Path, secret_file: &Path, profile: &str) -> Result<Exit> {
+    #[cfg(target_os = "linux")]
+    return broker::client(socket, secret_file, profile);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (socket, secret_file, profile);
+        Err(unsupported())
+    }
+}

@@ -1,0 +1,268 @@
+//! What the sandbox shows and hides: which directories stay writable, the private
+//! temporary directories and the tools on `PATH` inside them, the sockets of services
+//! outside, and the host credential stores.
+
+use std::path::{Path, PathBuf};
+
+use crate::code::Code;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::strict::plan::{Mask, MaskKind};
+
+/// The user's sockets to services outside, hidden when present: through them a process
+/// could have something outside the sandbox read the hidden files for it.
+/// This is a list of known places (a deny-list), beside the private `/tmp`; a service
+/// listening elsewhere on a path socket stays reachable. Never a directory that holds
+/// one of `keep` (`$HOME`, the working directory, this binary).
+pub fn ipc_masks(uid: u32, inherited: &Env, keep: &[&Path]) -> Vec<Mask> {
+    let mut candidates: Vec<PathBuf> = vec![
+        format!("/run/user/{uid}").into(),
+        format!("/run/screen/S-{uid}").into(),
+        "/run/dbus".into(),
+        "/run/docker.sock".into(),
+        "/var/run/docker.sock".into(),
+    ];
+    if let Some(dir) = inherited.get("XDG_RUNTIME_DIR") {
+        candidates.push(dir.into());
+    }
+    let mut masks: Vec<Mask> = Vec::new();
+    for candidate in candidates {
+        let Ok(real) = std::fs::canonicalize(&candidate) else {
+            continue;
+        };
+        let kind = if real.is_dir() {
+            MaskKind::Dir
+        } else {
+            MaskKind::File
+        };
+        let covers_needed = keep.iter().any(|k| k.starts_with(&real));
+        if !covers_needed && !masks.iter().any(|m| m.path == real) {
+            masks.push(Mask { path: real, kind });
+        }
+    }
+    masks.sort_by(|a, b| a.path.cmp(&b.path));
+    masks
+}
+
+/// Places whose contents outside programs run or trust; never writable inside, even when
+/// the session starts there.
+const SYSTEM: [&str; 13] = [
+    "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/boot", "/opt", "/var", "/run",
+    "/srv", "/root",
+];
+
+/// `PATH` entries inside a private temporary directory, so that the agent's tools keep
+/// working there: each with its parent (a virtualenv or an install prefix keeps its
+/// `lib`), read-only, unless a writable directory holds it already.
+pub fn tmp_tools(
+    path_var: Option<&std::ffi::OsStr>,
+    private: &[PathBuf],
+    writable: &[PathBuf],
+) -> Vec<PathBuf> {
+    let Some(path_var) = path_var else {
+        return Vec::new();
+    };
+    let dirs: Vec<PathBuf> = std::env::split_paths(path_var)
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .filter(|p| p.is_dir())
+        .filter_map(|p| {
+            let tmp = private.iter().find(|t| p.starts_with(t))?;
+            let parent = p.parent().filter(|q| q.starts_with(tmp) && q != tmp);
+            Some(parent.map_or(p.clone(), Path::to_path_buf))
+        })
+        .filter(|p| !writable.iter().any(|w| p.starts_with(w)))
+        .collect();
+    outermost(dirs)
+}
+
+/// Sorted, without duplicates or directories inside another of the list.
+fn outermost(mut dirs: Vec<PathBuf>) -> Vec<PathBuf> {
+    dirs.sort();
+    dirs.dedup();
+    let all = dirs.clone();
+    dirs.retain(|d| !all.iter().any(|o| o != d && d.starts_with(o)));
+    dirs
+}
+
+/// The private temporary directories that exist here.
+pub fn private_tmp() -> Vec<PathBuf> {
+    ["/tmp", "/var/tmp"]
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .filter(|p| p.is_dir())
+        .collect()
+}
+
+/// The directories that stay writable: `$HOME` and the working directory, resolved,
+/// without those inside another. A working directory in the system (`/usr`, `/etc`, ...)
+/// stays read-only; `$HOME` is writable wherever it is.
+pub fn writable(home: &Path, cwd: &Path) -> Vec<PathBuf> {
+    let home = std::fs::canonicalize(home).ok();
+    let cwd = std::fs::canonicalize(cwd)
+        .ok()
+        .filter(|c| home.as_ref().is_some_and(|h| c.starts_with(h)) || !is_system(c));
+    outermost(
+        [home, cwd]
+            .into_iter()
+            .flatten()
+            .filter(|p| p.is_dir() && p != Path::new("/"))
+            .collect(),
+    )
+}
+
+fn is_system(path: &Path) -> bool {
+    path == Path::new("/")
+        || (SYSTEM.iter().any(|s| path.starts_with(s)) && !path.starts_with("/var/tmp"))
+}
+
+/// Where other AWS credential tools keep what can reach other roles, below `$HOME`:
+/// aws-vault's file keyring, granted's store, aws-sso-cli's cache. Hidden when present.
+pub const OTHER_TOOLS: [&str; 4] = [".awsvault", ".granted", ".config/aws-sso", ".aws-sso"];
+
+/// Paths the sandbox hides besides `~/.aws`: the real targets of symlinks found under
+/// `~/.aws` (so `~/.aws/sso -> /data/sso` does not leave `/data/sso` readable), the
+/// stores of [`OTHER_TOOLS`], every `hide` path (resolved), and the files inherited
+/// credential variables name. Paths inside the real `~/.aws` are covered already.
+pub fn masks(home: &Path, aws_dir: &Path, hide: &[PathBuf], inherited: &Env) -> Result<Vec<Mask>> {
+    let mut candidates: Vec<PathBuf> = OTHER_TOOLS.iter().map(|p| home.join(p)).collect();
+    let mut stack = vec![(aws_dir.to_path_buf(), 0)];
+    let mut seen = 0;
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > 100_000 {
+                return Err(Error::new(
+                    Code::IsolationNotProven,
+                    format!(
+                        "{} holds too many files to check for symlinks",
+                        aws_dir.display()
+                    ),
+                )
+                .with_fix("clean up ~/.aws (the CLI cache can be deleted)"));
+            }
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_symlink() => candidates.push(path),
+                Ok(t) if t.is_dir() && depth < 8 => stack.push((path, depth + 1)),
+                _ => {}
+            }
+        }
+    }
+    for path in hide {
+        if std::fs::symlink_metadata(path).is_err() {
+            return Err(Error::new(
+                Code::HidePathMissing,
+                format!("--hide {}: no such file or directory", path.display()),
+            ));
+        }
+        candidates.push(path.clone());
+    }
+    for name in [
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        "AWS_LOGIN_CACHE_DIRECTORY",
+    ] {
+        if let Some(value) = inherited.get(name) {
+            candidates.push(PathBuf::from(value));
+        }
+    }
+    let mut masks: Vec<Mask> = Vec::new();
+    for candidate in candidates {
+        // A dangling link or a vanished file has nothing to hide now.
+        let Ok(real) = std::fs::canonicalize(&candidate) else {
+            continue;
+        };
+        if real.starts_with(aws_dir) || real == Path::new("/") {
+            continue;
+        }
+        let kind = if real.is_dir() {
+            MaskKind::Dir
+        } else {
+            MaskKind::File
+        };
+        if !masks.iter().any(|m| m.path == real) {
+            masks.push(Mask { path: real, kind });
+        }
+    }
+    masks.sort_by(|a, b| a.path.cmp(&b.path));
+    // A mask inside a directory mask is covered already (and could not be mounted on the
+    // read-only tmpfs).
+    let dirs: Vec<PathBuf> = masks
+        .iter()
+        .filter(|m| m.kind == MaskKind::Dir)
+        .map(|m| m.path.clone())
+        .collect();
+    masks.retain(|m| !dirs.iter().any(|d| m.path != *d && m.path.starts_with(d)));
+    Ok(masks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writable_directories_are_home_and_a_project_outside_the_system() {
+        let home = tempfile::tempdir().unwrap();
+        let real_home = std::fs::canonicalize(home.path()).unwrap();
+        let project = home.path().join("project");
+        std::fs::create_dir(&project).unwrap();
+        assert_eq!(writable(home.path(), &project), vec![real_home.clone()]);
+        assert_eq!(
+            writable(home.path(), Path::new("/usr/bin")),
+            vec![real_home.clone()]
+        );
+        assert_eq!(
+            writable(home.path(), Path::new("/")),
+            vec![real_home.clone()]
+        );
+        let other = tempfile::tempdir().unwrap();
+        let mut both = vec![real_home, std::fs::canonicalize(other.path()).unwrap()];
+        both.sort();
+        assert_eq!(writable(home.path(), other.path()), both);
+    }
+
+    #[test]
+    fn nested_masks_and_masks_over_needed_paths_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let aws = root.join(".aws");
+        std::fs::create_dir_all(aws.join("kiro")).unwrap();
+        std::fs::create_dir_all(root.join(".config/aws-sso")).unwrap();
+        let masks = masks(&root, &aws, &[root.join(".config")], &Env::default()).unwrap();
+        assert_eq!(
+            masks,
+            [Mask {
+                path: root.join(".config"),
+                kind: MaskKind::Dir
+            }]
+        );
+        let runtime = Env::new(
+            vec![("XDG_RUNTIME_DIR".into(), root.clone().into_os_string())],
+            None,
+        );
+        // XDG_RUNTIME_DIR above the project is not covered (it would hide the project).
+        assert!(!ipc_masks(4242, &runtime, &[&root.join("project")])
+            .iter()
+            .any(|m| m.path == root));
+    }
+
+    #[test]
+    fn tools_on_path_in_a_temporary_directory_stay_reachable() {
+        let tmp = tempfile::tempdir_in("/tmp").unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        let venv_bin = root.join("venv/bin");
+        std::fs::create_dir_all(&venv_bin).unwrap();
+        let path = std::env::join_paths([venv_bin.as_path(), Path::new("/usr/bin")]).unwrap();
+        let private = vec![PathBuf::from("/tmp")];
+        assert_eq!(
+            tmp_tools(Some(&path), &private, &[]),
+            vec![root.join("venv")]
+        );
+        assert!(tmp_tools(Some(&path), &private, std::slice::from_ref(&root)).is_empty());
+    }
+}
