@@ -82,6 +82,10 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
             "--hide works only in strict mode",
         ));
     }
+    if strict && request.strict.is_some() {
+        // Before anything is written: this system may have no sandbox at all.
+        crate::strict::check_platform()?;
+    }
     let profile = shared::select_profile(&set, request.profile.as_deref())?;
     if let Target::Chat {
         check_identity: true,

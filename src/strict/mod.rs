@@ -15,9 +15,10 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use crate::code::Code;
 use crate::config::profile::ProfileSet;
 use crate::env::Env;
-use crate::error::{Exit, Result};
+use crate::error::{Error, Exit, Result};
 use crate::finding::Finding;
 use crate::paths::Paths;
 
@@ -43,24 +44,27 @@ mod view;
 
 pub use names::{CLIENT, SHIM};
 
-/// Refuse strict mode on a platform without the sandbox.
-#[cfg(not(target_os = "linux"))]
-fn unsupported() -> crate::error::Error {
-    crate::error::Error::new(
-        crate::code::Code::StrictUnsupportedPlatform,
-        format!(
-            "strict mode needs Linux (bubblewrap and its namespaces); this is {}, and nothing was launched",
-            std::env::consts::OS
-        ),
-    )
+/// The refusal of strict mode on `os` (as `std::env::consts::OS` names it), where the
+/// sandbox cannot be built: every system but Linux.
+fn refusal(os: &str) -> Option<Error> {
+    (os != "linux").then(|| {
+        Error::new(
+            Code::StrictUnsupportedPlatform,
+            format!(
+                "strict mode needs Linux (bubblewrap and its namespaces); this is {os}, and nothing was launched"
+            ),
+        )
+    })
 }
 
-/// Whether this platform can run strict mode at all (`init --strict` refuses where not).
+/// Whether this platform can run strict mode at all.
 pub fn check_platform() -> Result<()> {
-    #[cfg(target_os = "linux")]
-    return Ok(());
-    #[cfg(not(target_os = "linux"))]
-    return Err(unsupported());
+    refusal(std::env::consts::OS).map_or(Ok(()), Err)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unsupported() -> Error {
+    refusal(std::env::consts::OS).expect("not Linux")
 }
 
 /// Run `program argv...` in the strict sandbox and return its exit status.
@@ -99,7 +103,7 @@ pub fn check_machine(paths: &Paths, inherited: &Env, set: &ProfileSet) -> Vec<Fi
 }
 
 /// Inside the sandbox: the shim, which execs the program (returns only on failure).
-pub fn sandbox_exec(argv: &[OsString]) -> crate::error::Error {
+pub fn sandbox_exec(argv: &[OsString]) -> Error {
     #[cfg(target_os = "linux")]
     return shim::shim(argv);
     #[cfg(not(target_os = "linux"))]
@@ -117,5 +121,27 @@ pub fn credential_process(socket: &Path, secret_file: &Path, profile: &str) -> R
     {
         let _ = (socket, secret_file, profile);
         Err(unsupported())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_mode_is_refused_on_every_system_but_linux() {
+        assert!(refusal("linux").is_none());
+        for os in ["macos", "freebsd"] {
+            let error = refusal(os).unwrap();
+            assert_eq!(error.code, Code::StrictUnsupportedPlatform);
+            assert_eq!(error.exit.code(), 3);
+            assert!(error.message.contains(os), "{}", error.message);
+            assert!(error.fix.contains("default mode works"), "{}", error.fix);
+        }
+        assert_eq!(
+            check_platform().is_ok(),
+            cfg!(target_os = "linux"),
+            "strict mode is available exactly on Linux"
+        );
     }
 }
