@@ -3,7 +3,7 @@
 
 use std::fs::{self, File};
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use serde::Serialize;
@@ -14,7 +14,7 @@ use crate::config::profile::{self, ProfileSet};
 use crate::config::{config_file, sdk_view};
 use crate::env::Env;
 use crate::finding::Finding;
-use crate::install::atomic_file::BACKUP_INFIX;
+use crate::install::atomic_file::{self, BACKUP_INFIX};
 use crate::launch::environment;
 use crate::paths::Paths;
 use crate::trust;
@@ -122,10 +122,7 @@ fn read_checked(
     host_files: &[(u64, u64)],
     findings: &mut Vec<Finding>,
 ) -> Option<Vec<u8>> {
-    let opened = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
-        .open(path);
+    let opened = atomic_file::open_no_follow(path);
     let mut file: File = match opened {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

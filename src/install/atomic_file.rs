@@ -41,16 +41,21 @@ pub fn read_existing(path: &Path) -> Result<Existing> {
     })
 }
 
+/// Open a file for reading, failing (ELOOP) rather than following a symlink at the final
+/// component, and without blocking on a FIFO.
+pub fn open_no_follow(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open(path)
+}
+
 /// Read a file, failing (ELOOP) rather than following a symlink at the final component.
 pub fn read_no_follow(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
-        .open(path)?;
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
+    open_no_follow(path)?.read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
