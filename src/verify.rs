@@ -251,40 +251,51 @@ fn check_sdk_view(
 }
 
 fn check_config(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) -> Option<ProfileSet> {
-    let parsed = config_file::parse(bytes);
+    let mut parsed = config_file::parse(bytes);
     findings.extend(parsed.issues.iter().map(|i| issue_finding(path, i)));
-    let view = check_sdk_view(
-        path,
-        bytes,
-        FileKind::Config,
-        &parsed.profile_sections,
-        findings,
-    );
+    let sections = std::mem::take(&mut parsed.profile_sections);
+    let sdk = |findings: &mut Vec<Finding>| {
+        check_sdk_view(path, bytes, FileKind::Config, &sections, findings)
+    };
     if !parsed.issues.is_empty() {
+        sdk(findings);
         return None;
     }
-    if let Some(difference) = view.and_then(|view| sdk_disagreement(&view, &parsed)) {
+    let set = match parsed.into_set() {
+        Ok(set) => set,
+        Err(issues) => {
+            sdk(findings);
+            findings.extend(issues.iter().map(|i| issue_finding(path, i)));
+            return None;
+        }
+    };
+    // The bytes are exactly what kiro-aws renders for this set: the canonical form, whose
+    // reading by the Rust SDK and by botocore the property tests prove over the whole
+    // space of valid sets. Any other file is read by the SDK's own loader as well.
+    if is_canonical(&set, bytes) {
+        return Some(set);
+    }
+    if let Some(difference) = sdk(findings).and_then(|view| sdk_disagreement(&view, &set)) {
         findings.push(Finding::error(Code::SdkMismatch, display(path), difference));
     }
-    match parsed.into_set() {
-        Ok(set) => Some(set),
-        Err(issues) => {
-            findings.extend(issues.iter().map(|i| issue_finding(path, i)));
-            None
-        }
-    }
+    Some(set)
+}
+
+/// Whether `bytes` are exactly the text kiro-aws renders for `set`.
+fn is_canonical(set: &ProfileSet, bytes: &[u8]) -> bool {
+    config_file::render(set).as_bytes() == bytes
 }
 
 /// Where the SDK's reading of a clean config differs from kiro-aws's, if anywhere:
 /// the same profiles and sso-sessions, with the same values for every allowed key.
-pub fn sdk_disagreement(view: &sdk_view::SdkView, parsed: &config_file::Parsed) -> Option<String> {
+pub fn sdk_disagreement(view: &sdk_view::SdkView, set: &ProfileSet) -> Option<String> {
     let ours: sdk_view::SdkView = sdk_view::SdkView {
-        profiles: parsed
+        profiles: set
             .profiles
             .iter()
             .map(|p| (p.name.clone(), p.values()))
             .collect(),
-        sso_sessions: parsed
+        sso_sessions: set
             .sessions
             .iter()
             .map(|s| (s.name.clone(), s.values()))
@@ -398,14 +409,35 @@ mod tests {
     fn sdk_and_kiro_aws_agree_on_a_clean_file() {
         let view = sdk_view::load(CLEAN, FileKind::Config).unwrap();
         assert_eq!(
-            sdk_disagreement(&view, &config_file::parse(CLEAN.as_bytes())),
+            sdk_disagreement(
+                &view,
+                &config_file::parse(CLEAN.as_bytes()).into_set().unwrap()
+            ),
             None
         );
     }
 
     #[test]
+    fn only_the_canonical_text_skips_the_sdk_reading() {
+        let set = config_file::tests::sample();
+        let text = config_file::render(&set);
+        let parsed = config_file::parse(text.as_bytes()).into_set().unwrap();
+        assert!(is_canonical(&parsed, text.as_bytes()));
+        // The same profiles, one byte away from the canonical text: the SDK reads it.
+        for other in [
+            text.replace("\n\n[profile", "\n# a note\n\n[profile"),
+            text.replace("\n", "\r\n"),
+            format!("{text}\n"),
+        ] {
+            let parsed = config_file::parse(other.as_bytes()).into_set().unwrap();
+            assert_eq!(parsed.profiles, set.profiles);
+            assert!(!is_canonical(&parsed, other.as_bytes()), "{other:?}");
+        }
+    }
+
+    #[test]
     fn any_difference_in_names_or_values_is_reported() {
-        let parsed = config_file::parse(CLEAN.as_bytes());
+        let parsed = config_file::parse(CLEAN.as_bytes()).into_set().unwrap();
         let view = sdk_view::load(CLEAN, FileKind::Config).unwrap();
         let mut extra = view.clone();
         extra.profiles.insert("prod".into(), Default::default());

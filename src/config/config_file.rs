@@ -113,14 +113,14 @@ pub fn parse(bytes: &[u8]) -> Parsed {
     let mut issues = doc.issues;
     issues.extend(model_issues);
     issues.sort_by_key(|i| i.line);
-    let default_profile = std::str::from_utf8(bytes).ok().and_then(|text| {
-        text.lines().enumerate().find_map(|(i, line)| {
-            line.strip_prefix(DEFAULT_MARKER)
-                .map(|name| (name.trim().to_owned(), i + 1))
-        })
+    let default_profile = doc.comments.iter().find_map(|(line, text)| {
+        text.strip_prefix(DEFAULT_MARKER)
+            .map(|name| (name.trim().to_owned(), *line))
     });
-    let strict = std::str::from_utf8(bytes)
-        .is_ok_and(|text| text.lines().any(|line| line.trim_end() == STRICT_MARKER));
+    let strict = doc
+        .comments
+        .iter()
+        .any(|(_, text)| text.trim_end() == STRICT_MARKER);
     Parsed {
         sessions,
         profiles,

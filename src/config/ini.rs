@@ -55,6 +55,9 @@ pub struct Issue {
 pub struct Document {
     pub sections: Vec<Section>,
     pub issues: Vec<Issue>,
+    /// Comment lines (`#` or `;` first), with their line numbers: kiro-aws keeps its
+    /// own settings in comments, which both AWS parsers skip.
+    pub comments: Vec<(usize, String)>,
 }
 
 /// Characters the Rust SDK accepts in a profile or sso-session name; botocore accepts
@@ -92,7 +95,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
         });
         return doc;
     };
-    let mut seen_sections: HashSet<(SectionKind, String)> = HashSet::new();
+    let mut seen_sections: HashSet<(SectionKind, &str)> = HashSet::new();
     for (index, raw) in text.split('\n').enumerate() {
         let line = index + 1;
         let content = raw.strip_suffix('\r').unwrap_or(raw);
@@ -115,7 +118,11 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
             );
             continue;
         }
-        if content.trim().is_empty() || content.starts_with(['#', ';']) {
+        if content.starts_with(['#', ';']) {
+            doc.comments.push((line, content.to_owned()));
+            continue;
+        }
+        if content.trim().is_empty() {
             continue;
         }
         // botocore strips Unicode white space and ASCII separators around keys and values;
@@ -159,8 +166,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
             let inner = &trimmed[..close];
             match section_header(inner, kind) {
                 Ok((section_kind, name)) => {
-                    let identity = (section_kind, name.clone());
-                    if !seen_sections.insert(identity) {
+                    if !seen_sections.insert((section_kind, name)) {
                         issue(
                             Code::DuplicateSection,
                             format!(
@@ -171,7 +177,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
                     }
                     doc.sections.push(Section {
                         kind: section_kind,
-                        name,
+                        name: name.to_owned(),
                         line,
                         entries: Vec::new(),
                     });
@@ -245,7 +251,17 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
     doc
 }
 
-fn section_header(inner: &str, kind: FileKind) -> Result<(SectionKind, String), (Code, String)> {
+fn section_header(inner: &str, kind: FileKind) -> Result<(SectionKind, &str), (Code, String)> {
+    fn named(kind: SectionKind, name: &str) -> Result<(SectionKind, &str), (Code, String)> {
+        if is_sdk_name(name) {
+            Ok((kind, name))
+        } else {
+            Err((
+                Code::SectionNameInvalid,
+                format!("`{name}` has characters the Rust SDK does not accept in a name"),
+            ))
+        }
+    }
     if inner.trim() != inner || inner.contains("  ") || inner.contains('\t') {
         return Err((
             Code::SectionWhitespace,
@@ -262,16 +278,6 @@ fn section_header(inner: &str, kind: FileKind) -> Result<(SectionKind, String), 
             ),
         ));
     }
-    let named = |kind: SectionKind, name: &str| {
-        if is_sdk_name(name) {
-            Ok((kind, name.to_owned()))
-        } else {
-            Err((
-                Code::SectionNameInvalid,
-                format!("`{name}` has characters the Rust SDK does not accept in a name"),
-            ))
-        }
-    };
     match kind {
         FileKind::Credentials => {
             if inner.starts_with("profile ") {
@@ -287,7 +293,7 @@ fn section_header(inner: &str, kind: FileKind) -> Result<(SectionKind, String), 
         }
         FileKind::Config => {
             if inner == "default" {
-                return Ok((SectionKind::Profile, "default".into()));
+                return Ok((SectionKind::Profile, "default"));
             }
             if let Some(name) = inner.strip_prefix("profile ") {
                 return named(SectionKind::Profile, name);

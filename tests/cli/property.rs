@@ -13,25 +13,30 @@ use proptest::test_runner::{Config, TestRunner};
 
 use crate::harness::venv_bin;
 
-const REGIONS: [&str; 5] = [
-    "us-east-1",
-    "eu-west-1",
-    "ap-southeast-2",
-    "us-gov-west-1",
-    "eu-central-2",
-];
+/// Regions of the shape `profile::check_region` admits, not only real ones.
+fn region() -> impl Strategy<Value = String> {
+    "[a-z]{2}(-[a-z]{1,8}){1,2}-[1-9][0-9]{0,2}".prop_filter("a region number is below 256", |r| {
+        r.rsplit('-').next().unwrap().parse::<u32>().unwrap() < 256
+    })
+}
 
+/// Every sso-session that validation admits: names of up to 64 characters, any host of
+/// the allowed characters with any printable ASCII after it, any list of scopes. The
+/// canonical text of such sets is what `verify` trusts without the SDK's own reading,
+/// so these tests are that trust's ground.
 fn session() -> impl Strategy<Value = SsoSession> {
     (
-        "[a-zA-Z0-9_-]{1,12}",
-        "[a-z0-9-]{1,16}",
-        prop::sample::select(&REGIONS[..]),
+        "[a-zA-Z0-9_-]{1,64}",
+        "[A-Za-z0-9.:-]{1,24}",
+        prop::option::of("[/?#][!-~]{0,32}"),
+        region(),
+        prop::option::of("[A-Za-z0-9:_.-]{1,16}(,[A-Za-z0-9:_.-]{1,16}){0,2}"),
     )
-        .prop_map(|(name, host, region)| SsoSession {
+        .prop_map(|(name, host, rest, region, scopes)| SsoSession {
             name,
-            start_url: format!("https://{host}.awsapps.com/start"),
-            region: region.into(),
-            registration_scopes: Some(DEFAULT_REGISTRATION_SCOPES.into()),
+            start_url: format!("https://{host}{}", rest.unwrap_or_default()),
+            region,
+            registration_scopes: Some(scopes.unwrap_or_else(|| DEFAULT_REGISTRATION_SCOPES.into())),
         })
 }
 
@@ -41,7 +46,7 @@ fn profile(sessions: Vec<String>) -> impl Strategy<Value = Profile> {
         prop::sample::select(sessions),
         "[0-9]{12}",
         "[A-Za-z0-9+=,.@_-]{1,64}",
-        prop::option::of(prop::sample::select(&REGIONS[..])),
+        prop::option::of(region()),
         prop::option::of(prop::sample::select(
             &["json", "text", "table", "yaml", "yaml-stream"][..],
         )),
@@ -52,7 +57,7 @@ fn profile(sessions: Vec<String>) -> impl Strategy<Value = Profile> {
                 sso_session,
                 account_id,
                 role_name,
-                region: region.map(Into::into),
+                region,
                 output: output.map(Into::into),
             },
         )
@@ -75,9 +80,10 @@ fn profile_set() -> impl Strategy<Value = ProfileSet> {
                 Just(sessions),
                 prop::collection::vec(profile(names), 1..10),
                 any::<prop::sample::Index>(),
+                any::<bool>(),
             )
         })
-        .prop_map(|(sessions, mut profiles, pick)| {
+        .prop_map(|(sessions, mut profiles, pick, strict)| {
             let mut seen = Vec::new();
             profiles.retain(|p| {
                 let fresh = !seen.contains(&p.name);
@@ -85,7 +91,10 @@ fn profile_set() -> impl Strategy<Value = ProfileSet> {
                 fresh
             });
             let default = pick.get(&profiles).name.clone();
-            ProfileSet::new(sessions, profiles, Some(&default)).unwrap()
+            ProfileSet {
+                strict,
+                ..ProfileSet::new(sessions, profiles, Some(&default)).unwrap()
+            }
         })
 }
 
@@ -130,7 +139,7 @@ fn rendered_sets_read_back_identically_in_botocore() {
     let mut runner = TestRunner::deterministic();
     let strategy = profile_set();
     let mut sets = Vec::new();
-    for i in 0..64 {
+    for i in 0..256 {
         let set = strategy.new_tree(&mut runner).unwrap().current();
         let path = dir.path().join(format!("config-{i}"));
         std::fs::write(&path, config_file::render(&set)).unwrap();
