@@ -1,6 +1,8 @@
 //! Every stable code kiro-aws prints, in one table: the name scripts match on, the exit
 //! status it gives when it stops a command, and its one-line fix. A finding of `verify`
-//! uses the same codes; whatever its code, an error finding makes `verify` exit 3.
+//! uses the same codes; whatever its code, an error finding makes `verify` exit 3, so a
+//! code that only `verify` reports has exit 3 here. A rule that bad input can break as
+//! well (a flag, a team file) has exit 2: that is how it stops `init`.
 
 use std::process::ExitCode;
 
@@ -89,26 +91,26 @@ codes! {
     DirMode = "dir_mode", NotIsolated, "make it private: `chmod 700 ~/.aws/kiro`";
     DirWritable = "dir_writable", NotIsolated, "others can replace files below it: `chmod go-w` the directory, or move $HOME";
     ReadFailed = "read_failed", NotIsolated, "check that you can read the file";
-    NotUtf8 = "not_utf8", Usage, REWRITE;
-    // What the files hold (also bad input, exit 2, when it comes from flags or a team file).
+    NotUtf8 = "not_utf8", NotIsolated, REWRITE;
+    // What the files hold; those with exit 2 are also rules for flags and team files.
     ProfileNotKiro = "profile_not_kiro", Usage, "delete that section, or rewrite the file with `kiro-aws init`";
     CredentialsNotEmpty = "credentials_not_empty", NotIsolated, "kiro profiles use SSO: empty the file (`: > ~/.aws/kiro/credentials`)";
-    DuplicateSection = "duplicate_section", Usage, REWRITE;
-    DuplicateKey = "duplicate_key", Usage, REWRITE;
-    InlineComment = "inline_comment", Usage, "move the comment onto a line of its own starting with `#`";
-    QuotedSection = "quoted_section", Usage, "write the section as `[profile kiro-name]` without quotes";
-    SectionWhitespace = "section_whitespace", Usage, "write the section as `[profile kiro-name]` with single spaces";
-    SectionNameInvalid = "section_name_invalid", Usage, "use a name of a-z, 0-9 and `-`";
-    SectionUnknown = "section_unknown", Usage, "only `[profile kiro-...]` and `[sso-session NAME]` sections are allowed";
-    ProfilePrefixInCredentials = "profile_prefix_in_credentials", Usage, "the credentials file must stay empty: remove the section";
-    LeadingWhitespace = "leading_whitespace", Usage, "remove the indentation";
-    UnexpectedCharacter = "unexpected_character", Usage, "use plain ASCII outside comments";
-    CarriageReturn = "carriage_return", Usage, "save the file with \\n (or \\r\\n) line endings only";
-    KeyInvalid = "key_invalid", Usage, "keys are lower-case letters, digits and `_`";
-    KeyOutsideSection = "key_outside_section", Usage, "move the key below its section header";
-    MalformedLine = "malformed_line", Usage, "write `key = value`, `[section]` or a `#` comment";
-    KeyForbidden = "key_forbidden", Usage, "kiro profiles may hold only sso_session, sso_account_id, sso_role_name, region and output";
-    KeyMissing = "key_missing", Usage, "give the profile sso_session, sso_account_id and sso_role_name";
+    DuplicateSection = "duplicate_section", NotIsolated, REWRITE;
+    DuplicateKey = "duplicate_key", NotIsolated, REWRITE;
+    InlineComment = "inline_comment", NotIsolated, "move the comment onto a line of its own starting with `#`";
+    QuotedSection = "quoted_section", NotIsolated, "write the section as `[profile kiro-name]` without quotes";
+    SectionWhitespace = "section_whitespace", NotIsolated, "write the section as `[profile kiro-name]` with single spaces";
+    SectionNameInvalid = "section_name_invalid", NotIsolated, "use a name of a-z, 0-9 and `-`";
+    SectionUnknown = "section_unknown", NotIsolated, "only `[profile kiro-...]` and `[sso-session NAME]` sections are allowed";
+    ProfilePrefixInCredentials = "profile_prefix_in_credentials", NotIsolated, "the credentials file must stay empty: remove the section";
+    LeadingWhitespace = "leading_whitespace", NotIsolated, "remove the indentation";
+    UnexpectedCharacter = "unexpected_character", NotIsolated, "use plain ASCII outside comments";
+    CarriageReturn = "carriage_return", NotIsolated, "save the file with \\n (or \\r\\n) line endings only";
+    KeyInvalid = "key_invalid", NotIsolated, "keys are lower-case letters, digits and `_`";
+    KeyOutsideSection = "key_outside_section", NotIsolated, "move the key below its section header";
+    MalformedLine = "malformed_line", NotIsolated, "write `key = value`, `[section]` or a `#` comment";
+    KeyForbidden = "key_forbidden", NotIsolated, "kiro profiles may hold only sso_session, sso_account_id, sso_role_name, region and output";
+    KeyMissing = "key_missing", NotIsolated, "give the profile sso_session, sso_account_id and sso_role_name";
     SsoSessionMissing = "sso_session_missing", Usage, "add the [sso-session NAME] block the profile names";
     SsoSessionIncomplete = "sso_session_incomplete", Usage, "give the block an https:// sso_start_url and an sso_region";
     InvalidSessionName = "invalid_session_name", Usage, "use letters, digits, `-` and `_`";

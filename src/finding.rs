@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::code::Code;
+use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,6 +38,19 @@ impl Finding {
         Finding {
             severity: Severity::Warning,
             ..Finding::error(code, path, message)
+        }
+    }
+
+    /// An error that stopped a check, reported as a finding under `code`, with its fix,
+    /// at its path (else `path`).
+    pub fn from_error(code: Code, path: &str, error: Error) -> Self {
+        let path = error
+            .path
+            .as_ref()
+            .map_or_else(|| path.to_owned(), |p| p.display().to_string());
+        Finding {
+            fix: error.fix,
+            ..Finding::error(code, path, error.message)
         }
     }
 

@@ -4,24 +4,19 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-/// A file or directory that someone other than the allowed owners could replace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsafe {
-    pub path: PathBuf,
-    pub uid: u32,
-    pub mode: u32,
-}
-
-impl std::fmt::Display for Unsafe {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} is owned by uid {} with mode {:o}",
-            self.path.display(),
-            self.uid,
-            self.mode
-        )
-    }
+/// A path on the way up that someone but the allowed owners could replace, or that
+/// could not be inspected at all.
+#[derive(Debug)]
+pub enum Ancestor {
+    Replaceable {
+        path: PathBuf,
+        uid: u32,
+        mode: u32,
+    },
+    Unreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 /// Whether `meta` lets someone but `owners` replace what it names: another owner, or
@@ -32,15 +27,20 @@ fn replaceable(meta: &std::fs::Metadata, owners: &[u32]) -> bool {
 }
 
 /// Every path from `path` up to `/` (`path` itself first) that someone but `owners`
-/// could replace. Paths that cannot be inspected are left out.
-pub fn replaceable_ancestors(path: &Path, owners: &[u32]) -> Vec<Unsafe> {
+/// could replace, or that cannot be inspected (each caller decides what that means).
+pub fn unsafe_ancestors(path: &Path, owners: &[u32]) -> Vec<Ancestor> {
     path.ancestors()
-        .filter_map(|p| Some((p, std::fs::metadata(p).ok()?)))
-        .filter(|(_, meta)| replaceable(meta, owners))
-        .map(|(p, meta)| Unsafe {
-            path: p.to_owned(),
-            uid: meta.uid(),
-            mode: meta.mode() & 0o7777,
+        .filter_map(|p| match std::fs::metadata(p) {
+            Ok(meta) if replaceable(&meta, owners) => Some(Ancestor::Replaceable {
+                path: p.to_owned(),
+                uid: meta.uid(),
+                mode: meta.mode() & 0o7777,
+            }),
+            Ok(_) => None,
+            Err(error) => Some(Ancestor::Unreadable {
+                path: p.to_owned(),
+                error,
+            }),
         })
         .collect()
 }

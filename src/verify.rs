@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::code::Code;
 use crate::config::ini::{self, FileKind};
-use crate::config::profile::{self, ProfileSet};
+use crate::config::profile::{self, Profile, ProfileSet, SsoSession};
 use crate::config::{config_file, sdk_view};
 use crate::env::Env;
 use crate::finding::Finding;
@@ -106,12 +106,17 @@ fn check_directories(paths: &Paths, findings: &mut Vec<Finding>) {
     let Some(parent) = dir.parent() else {
         return;
     };
-    for ancestor in trust::replaceable_ancestors(parent, &[me, 0]) {
-        findings.push(Finding::error(
-            Code::DirWritable,
-            display(&ancestor.path),
-            format!("{ancestor}: someone else can replace what lies below it"),
-        ));
+    // A directory that does not exist (yet) has nothing below it to replace.
+    for ancestor in trust::unsafe_ancestors(parent, &[me, 0]) {
+        if let trust::Ancestor::Replaceable { path, uid, mode } = ancestor {
+            findings.push(Finding::error(
+                Code::DirWritable,
+                display(&path),
+                format!(
+                    "mode {mode:o}, owner uid {uid}: someone else can replace what lies below it"
+                ),
+            ));
+        }
     }
 }
 
@@ -261,21 +266,27 @@ fn check_config(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) -> Optio
         sdk(findings);
         return None;
     }
-    let set = match parsed.into_set() {
-        Ok(set) => set,
-        Err(issues) => {
-            sdk(findings);
-            findings.extend(issues.iter().map(|i| issue_finding(path, i)));
-            return None;
+    if let Some(issue) = parsed.set_issue() {
+        let view = sdk(findings);
+        if let Some(difference) =
+            view.and_then(|view| sdk_disagreement(&view, &parsed.sessions, &parsed.profiles))
+        {
+            findings.push(Finding::error(Code::SdkMismatch, display(path), difference));
         }
-    };
+        findings.push(issue_finding(path, &issue));
+        return None;
+    }
+    let set = parsed.into_set().expect("no issues were found");
     // The bytes are exactly what kiro-aws renders for this set: the canonical form, whose
     // reading by the Rust SDK and by botocore the property tests prove over the whole
     // space of valid sets. Any other file is read by the SDK's own loader as well.
     if is_canonical(&set, bytes) {
         return Some(set);
     }
-    if let Some(difference) = sdk(findings).and_then(|view| sdk_disagreement(&view, &set)) {
+    let view = sdk(findings);
+    if let Some(difference) =
+        view.and_then(|view| sdk_disagreement(&view, &set.sessions, &set.profiles))
+    {
         findings.push(Finding::error(Code::SdkMismatch, display(path), difference));
     }
     Some(set)
@@ -288,15 +299,17 @@ fn is_canonical(set: &ProfileSet, bytes: &[u8]) -> bool {
 
 /// Where the SDK's reading of a clean config differs from kiro-aws's, if anywhere:
 /// the same profiles and sso-sessions, with the same values for every allowed key.
-pub fn sdk_disagreement(view: &sdk_view::SdkView, set: &ProfileSet) -> Option<String> {
+pub fn sdk_disagreement(
+    view: &sdk_view::SdkView,
+    sessions: &[SsoSession],
+    profiles: &[Profile],
+) -> Option<String> {
     let ours: sdk_view::SdkView = sdk_view::SdkView {
-        profiles: set
-            .profiles
+        profiles: profiles
             .iter()
             .map(|p| (p.name.clone(), p.values()))
             .collect(),
-        sso_sessions: set
-            .sessions
+        sso_sessions: sessions
             .iter()
             .map(|s| (s.name.clone(), s.values()))
             .collect(),
@@ -408,13 +421,8 @@ mod tests {
     #[test]
     fn sdk_and_kiro_aws_agree_on_a_clean_file() {
         let view = sdk_view::load(CLEAN, FileKind::Config).unwrap();
-        assert_eq!(
-            sdk_disagreement(
-                &view,
-                &config_file::parse(CLEAN.as_bytes()).into_set().unwrap()
-            ),
-            None
-        );
+        let set = config_file::parse(CLEAN.as_bytes()).into_set().unwrap();
+        assert_eq!(sdk_disagreement(&view, &set.sessions, &set.profiles), None);
     }
 
     #[test]
@@ -441,7 +449,7 @@ mod tests {
         let view = sdk_view::load(CLEAN, FileKind::Config).unwrap();
         let mut extra = view.clone();
         extra.profiles.insert("prod".into(), Default::default());
-        assert!(sdk_disagreement(&extra, &parsed)
+        assert!(sdk_disagreement(&extra, &parsed.sessions, &parsed.profiles)
             .unwrap()
             .contains("[kiro-a, prod]"));
         let mut value = view.clone();
@@ -450,7 +458,7 @@ mod tests {
             .get_mut("kiro-a")
             .unwrap()
             .insert("sso_account_id".into(), "111111111111\u{a0}".into());
-        assert!(sdk_disagreement(&value, &parsed)
+        assert!(sdk_disagreement(&value, &parsed.sessions, &parsed.profiles)
             .unwrap()
             .contains("profile `kiro-a`"));
         let mut session = view.clone();
@@ -459,8 +467,10 @@ mod tests {
             .get_mut("s")
             .unwrap()
             .remove("sso_region");
-        assert!(sdk_disagreement(&session, &parsed)
-            .unwrap()
-            .contains("sso-session `s`"));
+        assert!(
+            sdk_disagreement(&session, &parsed.sessions, &parsed.profiles)
+                .unwrap()
+                .contains("sso-session `s`")
+        );
     }
 }

@@ -24,6 +24,7 @@ pub struct Request {
 pub fn run(request: &Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
     let set = shared::prove(paths, inherited, &[])?;
     if set.strict {
+        crate::strict::check_platform()?;
         // An environment to eval cannot carry a sandbox: that would be a way around it.
         return Err(Error::new(
             Code::StrictRequired,

@@ -82,7 +82,7 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
             "--hide works only in strict mode",
         ));
     }
-    if strict && request.strict.is_some() {
+    if strict {
         // Before anything is written: this system may have no sandbox at all.
         crate::strict::check_platform()?;
     }
@@ -152,30 +152,31 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
     if kiro {
         install_launch_files(&set, paths)?;
     }
-    let Some(strict_flags) = request.strict.as_ref().filter(|_| strict) else {
-        if strict {
+    let hide = match &request.strict {
+        Some(flags) if strict => Some(&flags.hide),
+        Some(_) => None,
+        None if strict => {
             return Err(Error::new(
                 Code::StrictUnsupported,
                 "strict mode is the default here, and the IDE cannot be contained: it may hand the window to an instance already running outside",
-            ));
+            ))
         }
-        let plan = LaunchPlan {
-            program: program::resolve_program(source, inherited)?,
-            argv,
-            env: LaunchEnv::new(paths, &profile.name, inherited)?,
-        };
-        return Err(exec(&plan, inherited));
+        None => None,
     };
     let program = program::resolve_program(source, inherited)?;
-    crate::strict::launch(
-        paths,
-        inherited,
-        &set,
-        &profile.name,
-        &strict_flags.hide,
-        program,
-        argv,
-    )
+    match hide {
+        Some(hide) => {
+            crate::strict::launch(paths, inherited, &set, &profile.name, hide, program, argv)
+        }
+        None => {
+            let plan = LaunchPlan {
+                program,
+                argv,
+                env: LaunchEnv::new(paths, &profile.name, inherited)?,
+            };
+            Err(exec(&plan, inherited))
+        }
+    }
 }
 
 fn install_launch_files(set: &crate::config::profile::ProfileSet, paths: &Paths) -> Result<()> {

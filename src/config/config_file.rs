@@ -72,31 +72,36 @@ pub struct Parsed {
 }
 
 impl Parsed {
+    /// Why the profiles, valid one by one, make no whole set: none at all, or a recorded
+    /// default profile that is not among them.
+    pub fn set_issue(&self) -> Option<Issue> {
+        let wanted = self.default_profile.as_ref();
+        ProfileSet::default_of(&self.profiles, wanted.map(|d| d.0.as_str()))
+            .err()
+            .map(|problem| Issue {
+                code: problem.code,
+                line: match problem.code {
+                    Code::NoProfiles => 0,
+                    _ => wanted.map_or(0, |d| d.1),
+                },
+                message: problem.message,
+            })
+    }
+
     /// The set, when the text broke no rule at all.
     pub fn into_set(self) -> Result<ProfileSet, Vec<Issue>> {
         if !self.issues.is_empty() {
             return Err(self.issues);
         }
-        let default_line = self.default_profile.as_ref().map_or(0, |d| d.1);
-        ProfileSet::new(
-            self.sessions,
-            self.profiles,
-            self.default_profile.as_ref().map(|d| d.0.as_str()),
-        )
-        .map(|set| ProfileSet {
+        if let Some(issue) = self.set_issue() {
+            return Err(vec![issue]);
+        }
+        let default = self.default_profile.as_ref().map(|d| d.0.as_str());
+        let set = ProfileSet::new(self.sessions, self.profiles, default)
+            .expect("set_issue found no problem");
+        Ok(ProfileSet {
             strict: self.strict,
             ..set
-        })
-        .map_err(|problem| {
-            vec![Issue {
-                code: problem.code,
-                line: if problem.code == Code::NoProfiles {
-                    0
-                } else {
-                    default_line
-                },
-                message: problem.message,
-            }]
         })
     }
 }
@@ -113,14 +118,20 @@ pub fn parse(bytes: &[u8]) -> Parsed {
     let mut issues = doc.issues;
     issues.extend(model_issues);
     issues.sort_by_key(|i| i.line);
-    let default_profile = doc.comments.iter().find_map(|(line, text)| {
-        text.strip_prefix(DEFAULT_MARKER)
-            .map(|name| (name.trim().to_owned(), *line))
-    });
-    let strict = doc
-        .comments
-        .iter()
-        .any(|(_, text)| text.trim_end() == STRICT_MARKER);
+    // kiro-aws's own settings are comment lines, which both AWS parsers skip; they are
+    // looked for on every line, even in a file with issues (`init` keeps the strict
+    // default of a config it rewrites).
+    let mut default_profile = None;
+    let mut strict = false;
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        for (i, line) in text.lines().enumerate() {
+            if let Some(name) = line.strip_prefix(DEFAULT_MARKER) {
+                default_profile.get_or_insert_with(|| (name.trim().to_owned(), i + 1));
+            } else if line.trim_end() == STRICT_MARKER {
+                strict = true;
+            }
+        }
+    }
     Parsed {
         sessions,
         profiles,

@@ -55,9 +55,6 @@ pub struct Issue {
 pub struct Document {
     pub sections: Vec<Section>,
     pub issues: Vec<Issue>,
-    /// Comment lines (`#` or `;` first), with their line numbers: kiro-aws keeps its
-    /// own settings in comments, which both AWS parsers skip.
-    pub comments: Vec<(usize, String)>,
 }
 
 /// Characters the Rust SDK accepts in a profile or sso-session name; botocore accepts
@@ -118,11 +115,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
             );
             continue;
         }
-        if content.starts_with(['#', ';']) {
-            doc.comments.push((line, content.to_owned()));
-            continue;
-        }
-        if content.trim().is_empty() {
+        if content.trim().is_empty() || content.starts_with(['#', ';']) {
             continue;
         }
         // botocore strips Unicode white space and ASCII separators around keys and values;

@@ -117,37 +117,39 @@ impl ProfileSet {
         profiles: Vec<Profile>,
         default_profile: Option<&str>,
     ) -> Result<Self, Problem> {
-        if profiles.is_empty() {
-            return Err(Problem::new(
-                Code::NoProfiles,
-                None,
-                "there is no kiro-* profile".into(),
-            ));
-        }
-        let default_profile = match default_profile {
-            Some(name) => {
-                if !profiles.iter().any(|p| p.name == name) {
-                    return Err(Problem::new(
-                        Code::DefaultProfileMissing,
-                        None,
-                        format!("the default profile `{name}` is not among the profiles"),
-                    ));
-                }
-                name.to_owned()
-            }
-            None => profiles
-                .iter()
-                .find(|p| p.name == PREFERRED_DEFAULT_PROFILE)
-                .unwrap_or(&profiles[0])
-                .name
-                .clone(),
-        };
+        let default_profile = Self::default_of(&profiles, default_profile)?;
         Ok(ProfileSet {
             sessions,
             profiles,
             default_profile,
             strict: false,
         })
+    }
+
+    /// The default profile of `profiles`: `wanted` when it is one of them, else
+    /// `kiro-readonly` when present, else the first; an error when there is none.
+    pub fn default_of(profiles: &[Profile], wanted: Option<&str>) -> Result<String, Problem> {
+        let Some(first) = profiles.first() else {
+            return Err(Problem::new(
+                Code::NoProfiles,
+                None,
+                "there is no kiro-* profile".into(),
+            ));
+        };
+        match wanted {
+            Some(name) if profiles.iter().any(|p| p.name == name) => Ok(name.to_owned()),
+            Some(name) => Err(Problem::new(
+                Code::DefaultProfileMissing,
+                None,
+                format!("the default profile `{name}` is not among the profiles"),
+            )),
+            None => Ok(profiles
+                .iter()
+                .find(|p| p.name == PREFERRED_DEFAULT_PROFILE)
+                .unwrap_or(first)
+                .name
+                .clone()),
+        }
     }
 
     pub fn profile(&self, name: &str) -> Option<&Profile> {
@@ -235,6 +237,7 @@ fn check_region_of(region: &str, key: Option<&'static str>) -> Checked {
         && parts[..parts.len() - 1]
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
         && parts[parts.len() - 1].parse::<u8>().is_ok_and(|n| n > 0)
         && !parts[parts.len() - 1].starts_with('0');
     if ok {
@@ -495,6 +498,7 @@ mod tests {
             "us-east-0",
             "u-east-1",
             "us-east-1 ",
+            "us-east-+1",
         ] {
             assert!(check_region(bad).is_err(), "{bad}");
         }

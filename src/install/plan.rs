@@ -52,6 +52,12 @@ pub struct Planned {
     pub action: Action,
 }
 
+/// The first name that comes again.
+fn first_duplicate<'a>(names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let mut seen = HashSet::new();
+    names.into_iter().find(|name| !seen.insert(*name))
+}
+
 fn bad(code: Code, message: String, fix: &str) -> Error {
     Error::new(code, message).with_fix(fix)
 }
@@ -72,10 +78,9 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
         .is_some_and(|b| config_file::parse(&b).strict);
     if let Some(file) = &args.from {
         let bytes = std::fs::read(file).map_err(|e| {
-            bad(
+            Error::new(
                 Code::TeamFileUnreadable,
                 format!("--from {}: {e}", file.display()),
-                "pass the path of a readable team file",
             )
         })?;
         let parsed = config_file::parse(&bytes);
@@ -88,14 +93,13 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
                     line => format!("{}:{line}: {} [{}]", file.display(), i.message, i.code),
                 })
                 .collect();
-            return Err(bad(
+            return Err(Error::new(
                 Code::TeamFileInvalid,
                 format!(
                     "the team file has {} problem(s):\n{}",
                     lines.len(),
                     lines.join("\n")
                 ),
-                "correct each line named above; nothing was written",
             )
             .at(file));
         }
@@ -148,36 +152,31 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
             p.region = Some(region.clone());
         }
     }
-    let session_names: HashSet<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
-    let mut profile_names = HashSet::new();
-    for p in &profiles {
-        if !profile_names.insert(p.name.as_str()) {
-            return Err(bad(
-                Code::DuplicateProfile,
-                format!("profile `{}` is given twice", p.name),
-                "give each profile once (flags and team file together)",
-            ));
-        }
-        if !session_names.contains(p.sso_session.as_str()) {
-            return Err(bad(
-                Code::SsoSessionMissing,
-                format!("profile `{}` uses sso-session `{}`, which is not defined", p.name, p.sso_session),
-                "pass --sso-start-url and --sso-region, or a team file with that [sso-session] block",
-            ));
-        }
+    if let Some(name) = first_duplicate(profiles.iter().map(|p| p.name.as_str())) {
+        return Err(Error::new(
+            Code::DuplicateProfile,
+            format!("profile `{name}` is given twice"),
+        ));
     }
-    if session_names.len() != sessions.len() {
-        let mut seen = HashSet::new();
-        if let Some(s) = sessions.iter().find(|s| !seen.insert(s.name.as_str())) {
-            return Err(bad(
-                Code::DuplicateSession,
-                format!(
-                    "sso-session `{}` is defined twice (team file and flags)",
-                    s.name
-                ),
-                "define the sso-session once: in the team file or with flags",
-            ));
-        }
+    let session_names: HashSet<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
+    if let Some(p) = profiles
+        .iter()
+        .find(|p| !session_names.contains(p.sso_session.as_str()))
+    {
+        return Err(bad(
+            Code::SsoSessionMissing,
+            format!(
+                "profile `{}` uses sso-session `{}`, which is not defined",
+                p.name, p.sso_session
+            ),
+            "pass --sso-start-url and --sso-region, or a team file with that [sso-session] block",
+        ));
+    }
+    if let Some(name) = first_duplicate(sessions.iter().map(|s| s.name.as_str())) {
+        return Err(Error::new(
+            Code::DuplicateSession,
+            format!("sso-session `{name}` is defined twice (team file and flags)"),
+        ));
     }
     // Where the default comes from, so that an error names the flag or FILE:LINE.
     let (default, default_origin) = match (&args.default_profile, &recorded_default) {
@@ -207,10 +206,9 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
 
 fn parse_profile_flag(flag: &str, session: &str) -> Result<Profile> {
     let usage = || {
-        bad(
+        Error::new(
             Code::InvalidProfileFlag,
             format!("--profile `{flag}`: expected NAME=ACCOUNT_ID:ROLE_NAME"),
-            "write it as --profile kiro-readonly=123456789012:ReadOnly",
         )
     };
     let (name, rest) = flag.split_once('=').ok_or_else(usage)?;

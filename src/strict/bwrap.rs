@@ -27,9 +27,6 @@ pub const FORWARDED: [Signal; 4] = [
     Signal::SIGHUP,
 ];
 
-const BWRAP_HINT: &str =
-    "install bubblewrap (`sudo apt-get install bubblewrap`), or set KIRO_AWS_BWRAP to its path";
-
 /// `bwrap`: `$KIRO_AWS_BWRAP`, else on `PATH`, resolved to the file that will run (not
 /// a link that could be swapped after the check), and trusted. Missing is exit 3 here,
 /// not 4: strict mode never falls back to launching without its sandbox.
@@ -38,7 +35,7 @@ pub fn find(inherited: &Env, home: &Path) -> Result<PathBuf> {
         name: "bwrap",
         flag: None,
         override_var: Some("KIRO_AWS_BWRAP"),
-        install_hint: BWRAP_HINT,
+        install_hint: Code::StrictBwrapMissing.fix(),
     };
     let found = program::resolve_program(source, inherited).map_err(|_| {
         Error::new(
@@ -71,11 +68,16 @@ pub fn check_trusted(program: &Path, home: &Path) -> std::result::Result<(), Str
             ));
         }
     }
-    match trust::replaceable_ancestors(&real, &[0]).first() {
-        Some(unsafe_path) => Err(format!(
-            "{unsafe_path}: someone but root could replace {}",
+    // Fail closed: a directory on the way that cannot be inspected is not trusted either.
+    match trust::unsafe_ancestors(&real, &[0]).into_iter().next() {
+        Some(trust::Ancestor::Replaceable { path, uid, mode }) => Err(format!(
+            "{} is owned by uid {uid} with mode {mode:o}: someone but root could replace {}",
+            path.display(),
             real.display()
         )),
+        Some(trust::Ancestor::Unreadable { path, error }) => {
+            Err(format!("{}: {error}", path.display()))
+        }
         None => Ok(()),
     }
 }

@@ -95,10 +95,11 @@ pub fn check_machine(paths: &Paths, inherited: &Env, set: &ProfileSet) -> Vec<Fi
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (paths, inherited, set);
-        let error = unsupported();
-        let mut finding = Finding::error(error.code, "strict", error.message);
-        finding.fix = error.fix;
-        vec![finding]
+        vec![Finding::from_error(
+            Code::StrictUnsupportedPlatform,
+            "strict",
+            unsupported(),
+        )]
     }
 }
 

@@ -334,13 +334,7 @@ pub fn check_machine(paths: &Paths, inherited: &Env, set: &ProfileSet) -> Vec<Fi
             }
             _ => Code::StrictSandboxFailed,
         };
-        let path = error
-            .path
-            .as_ref()
-            .map_or_else(|| "bwrap".into(), |p| p.display().to_string());
-        let mut finding = Finding::error(code, path, error.message);
-        finding.fix = error.fix;
-        findings.push(finding);
+        findings.push(Finding::from_error(code, "bwrap", error));
     }
     if !landlock::can_scope() {
         findings.push(Finding::warning(
