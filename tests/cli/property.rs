@@ -98,6 +98,74 @@ fn profile_set() -> impl Strategy<Value = ProfileSet> {
         })
 }
 
+/// Sets at the edges of what validation admits, checked with both real parsers beside the
+/// random ones: every printable character where a value allows it, and long values.
+fn edge_sets() -> Vec<ProfileSet> {
+    let printable: String = ('!'..='~').collect();
+    let role_chars = "ABCXYZabcxyz0189+=,.@_-";
+    let scope_chars = "ABZabz09:_.-";
+    let session = |name: &str, start_url: String, scopes: &str| SsoSession {
+        name: name.into(),
+        start_url,
+        region: "us-gov-west-1".into(),
+        registration_scopes: Some(scopes.into()),
+    };
+    let profile = |name: String, session: &str, role: &str| Profile {
+        name,
+        sso_session: session.into(),
+        account_id: "000000000000".into(),
+        role_name: role.into(),
+        region: Some("ab-cdefghijklmnop-qrs-255".into()),
+        output: Some("yaml-stream".into()),
+    };
+    let sessions = vec![
+        session("a", format!("https://h/{printable}"), scope_chars),
+        session(
+            &"S_-9".repeat(16),
+            format!(
+                "https://{}:443?{}#{}",
+                "x.".repeat(100),
+                printable,
+                "#;=".repeat(300)
+            ),
+            &format!("{scope_chars},{scope_chars},sso:account:access"),
+        ),
+    ];
+    let profiles = vec![
+        profile("kiro-0".into(), "a", role_chars),
+        profile(
+            format!("kiro-{}", "a-9".repeat(70)),
+            &sessions[1].name,
+            &"R".repeat(64),
+        ),
+        profile("kiro-readonly".into(), "a", "=,.@"),
+    ];
+    vec![
+        ProfileSet::new(sessions.clone(), profiles.clone(), None).unwrap(),
+        ProfileSet {
+            strict: true,
+            ..ProfileSet::new(sessions, profiles, Some("kiro-0")).unwrap()
+        },
+    ]
+}
+
+#[test]
+fn edge_sets_read_back_identically_in_kiro_aws_and_the_rust_sdk() {
+    for set in edge_sets() {
+        let text = config_file::render(&set);
+        assert_eq!(config_file::parse(text.as_bytes()).into_set().unwrap(), set);
+        let view = sdk_view::load(&text, FileKind::Config).unwrap();
+        assert_eq!(
+            serde_json::to_value(&view.profiles).unwrap(),
+            expected_profiles(&set)
+        );
+        assert_eq!(
+            serde_json::to_value(&view.sso_sessions).unwrap(),
+            expected_sessions(&set)
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(Config::with_cases(256))]
 
@@ -139,8 +207,8 @@ fn rendered_sets_read_back_identically_in_botocore() {
     let mut runner = TestRunner::deterministic();
     let strategy = profile_set();
     let mut sets = Vec::new();
-    for i in 0..256 {
-        let set = strategy.new_tree(&mut runner).unwrap().current();
+    let random = (0..256).map(|_| strategy.new_tree(&mut runner).unwrap().current());
+    for (i, set) in edge_sets().into_iter().chain(random).enumerate() {
         let path = dir.path().join(format!("config-{i}"));
         std::fs::write(&path, config_file::render(&set)).unwrap();
         sets.push((path, set));
