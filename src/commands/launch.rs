@@ -57,6 +57,41 @@ pub struct Request {
     pub target: Target,
 }
 
+impl Target {
+    /// Where the program is looked up, and its whole argv.
+    fn program(&self) -> (ProgramSource<'_>, Vec<OsString>) {
+        match self {
+            Target::Chat { kiro_cli, args, .. } => (
+                ProgramSource {
+                    name: "kiro-cli".as_ref(),
+                    flag: kiro_cli.as_deref(),
+                    override_var: Some("KIRO_AWS_KIRO_CLI"),
+                    install_hint: KIRO_CLI_HINT,
+                },
+                chat_argv(args),
+            ),
+            Target::Ide { kiro_ide, args } => (
+                ProgramSource {
+                    name: "kiro".as_ref(),
+                    flag: kiro_ide.as_deref(),
+                    override_var: Some("KIRO_AWS_KIRO_IDE"),
+                    install_hint: KIRO_IDE_HINT,
+                },
+                ide_argv(args),
+            ),
+            Target::Run { command } => (
+                ProgramSource {
+                    name: &command[0],
+                    flag: None,
+                    override_var: None,
+                    install_hint: "check the command name and PATH",
+                },
+                command.clone(),
+            ),
+        }
+    }
+}
+
 /// `kiro-cli chat --agent aws-readonly [args...]`.
 fn chat_argv(args: &[OsString]) -> Vec<OsString> {
     ["kiro-cli", "chat", "--agent", agent::AGENT_NAME]
@@ -113,42 +148,8 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
             ));
         }
     }
-    let run_name = match &request.target {
-        Target::Run { command } => command[0].to_string_lossy().into_owned(),
-        _ => String::new(),
-    };
-    let (source, argv, kiro) = match &request.target {
-        Target::Chat { kiro_cli, args, .. } => (
-            ProgramSource {
-                name: "kiro-cli",
-                flag: kiro_cli.as_deref(),
-                override_var: Some("KIRO_AWS_KIRO_CLI"),
-                install_hint: KIRO_CLI_HINT,
-            },
-            chat_argv(args),
-            true,
-        ),
-        Target::Ide { kiro_ide, args } => (
-            ProgramSource {
-                name: "kiro",
-                flag: kiro_ide.as_deref(),
-                override_var: Some("KIRO_AWS_KIRO_IDE"),
-                install_hint: KIRO_IDE_HINT,
-            },
-            ide_argv(args),
-            true,
-        ),
-        Target::Run { command } => (
-            ProgramSource {
-                name: &run_name,
-                flag: None,
-                override_var: None,
-                install_hint: "check the command name and PATH",
-            },
-            command.clone(),
-            false,
-        ),
-    };
+    let (source, argv) = request.target.program();
+    let kiro = !matches!(request.target, Target::Run { .. });
     if kiro {
         install_launch_files(&set, paths)?;
     }

@@ -24,7 +24,7 @@ pub fn run(request: &Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
     let set = shared::prove(paths, inherited, &[])?;
     let profile = shared::select_profile(&set, request.profile.as_deref())?;
     let source = ProgramSource {
-        name: "aws",
+        name: "aws".as_ref(),
         flag: None,
         override_var: None,
         install_hint: AWS_CLI_V2_HINT,

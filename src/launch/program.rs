@@ -11,7 +11,7 @@ use crate::launch::environment::LaunchEnv;
 /// then `name` on the `PATH` the child will get.
 #[derive(Debug, Clone, Copy)]
 pub struct ProgramSource<'a> {
-    pub name: &'a str,
+    pub name: &'a OsStr,
     pub flag: Option<&'a Path>,
     pub override_var: Option<&'a str>,
     pub install_hint: &'a str,
@@ -24,7 +24,7 @@ pub fn resolve_program(source: ProgramSource, inherited: &Env) -> Result<PathBuf
     ) {
         (Some(flag), _) => flag.as_os_str(),
         (None, Some(value)) if !value.is_empty() => value,
-        _ => OsStr::new(source.name),
+        _ => source.name,
     };
     which::which_in(wanted, inherited.get("PATH"), inherited.cwd())
         .map_err(|_| Error::missing_program(&wanted.to_string_lossy(), source.install_hint))

@@ -32,7 +32,7 @@ pub const FORWARDED: [Signal; 4] = [
 /// not 4: strict mode never falls back to launching without its sandbox.
 pub fn find(inherited: &Env, home: &Path) -> Result<PathBuf> {
     let source = ProgramSource {
-        name: "bwrap",
+        name: "bwrap".as_ref(),
         flag: None,
         override_var: Some("KIRO_AWS_BWRAP"),
         install_hint: Code::StrictBwrapMissing.fix(),
