@@ -1,6 +1,7 @@
 //! The proof that only kiro-* profiles resolve: every check on the isolated files, their
 //! directory, and the inherited environment. Pure reads; nothing is written.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -227,7 +228,7 @@ fn check_sdk_view(
     path: &Path,
     bytes: &[u8],
     kind: FileKind,
-    already_reported: &[String],
+    already_reported: &HashSet<String>,
     findings: &mut Vec<Finding>,
 ) -> Option<sdk_view::SdkView> {
     let text = std::str::from_utf8(bytes).ok()?;
@@ -352,7 +353,13 @@ fn check_credentials(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) {
         ));
     }
     findings.extend(doc.issues.iter().map(|i| issue_finding(path, i)));
-    check_sdk_view(path, bytes, FileKind::Credentials, &[], findings);
+    check_sdk_view(
+        path,
+        bytes,
+        FileKind::Credentials,
+        &HashSet::new(),
+        findings,
+    );
 }
 
 /// Files botocore reads from fixed places under `$HOME`, which no variable can move away

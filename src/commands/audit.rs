@@ -105,7 +105,7 @@ pub fn run(args: &Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
             let checked = identity::check(
                 profile,
                 &observation,
-                &identity::login_command(&set, profile),
+                &identity::login_command(set.default_session(), profile),
             );
             for finding in &checked.findings {
                 eprintln!("kiro-aws: {finding}");

@@ -2,6 +2,8 @@
 //! online probe; exit 3 when any profile is not as configured.
 
 use crate::commands::shared;
+use std::collections::HashMap;
+
 use crate::config::profile::{Profile, ProfileSet};
 use crate::env::Env;
 use crate::error::{Exit, Result};
@@ -50,7 +52,7 @@ pub fn ask(
     };
     let label = format!("asking AWS who {} is", names.join(", "));
     let response = probe::call(paths, &names[0], inherited, &request, &label)?;
-    let mut answers = match response {
+    let answers = match response {
         Response::Whoami(answers) => answers,
         Response::Failed(observation) => names
             .iter()
@@ -63,12 +65,17 @@ pub fn ask(
             unreachable!("the probe answers the request it was given")
         }
     };
+    // Matched by name: a profile the probe did not answer for is not proven.
+    let mut answers: HashMap<String, Observation> = answers
+        .into_iter()
+        .map(|a| (a.profile, a.observation))
+        .collect();
+    let default_session = set.default_session();
     Ok(profiles
         .iter()
         .map(|profile| {
-            // Matched by name: a profile the probe did not answer for is not proven.
-            let observation = match answers.iter().position(|a| a.profile == profile.name) {
-                Some(i) => answers.swap_remove(i).observation,
+            let observation = match answers.remove(&profile.name) {
+                Some(observation) => observation,
                 None => Observation::Failed {
                     kind: FailureKind::Other,
                     message: "the online probe gave no answer for this profile".into(),
@@ -77,7 +84,7 @@ pub fn ask(
             identity::check(
                 profile,
                 &observation,
-                &identity::login_command(set, profile),
+                &identity::login_command(default_session, profile),
             )
         })
         .collect())

@@ -1,6 +1,8 @@
 //! The isolated AWS config: rendering the canonical form and reading it (or a team file,
 //! which has the same format) back into the profile model.
 
+use std::collections::HashSet;
+
 use crate::code::Code;
 use crate::config::ini::{self, FileKind, Issue, SectionKind};
 use crate::config::profile::{self, ProfileSet, DEFAULT_REGISTRATION_SCOPES};
@@ -65,7 +67,7 @@ pub struct Parsed {
     /// The recorded default profile and its line.
     pub default_profile: Option<(String, usize)>,
     /// Every profile section the strict reader saw, valid or not.
-    pub profile_sections: Vec<String>,
+    pub profile_sections: HashSet<String>,
     /// The file carries the strict marker.
     pub strict: bool,
     pub issues: Vec<Issue>,

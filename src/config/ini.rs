@@ -93,6 +93,8 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
         return doc;
     };
     let mut seen_sections: HashSet<(SectionKind, &str)> = HashSet::new();
+    // The keys of the section being read, so that a duplicate is found in one look.
+    let mut section_keys: HashSet<&str> = HashSet::new();
     for (index, raw) in text.split('\n').enumerate() {
         let line = index + 1;
         let content = raw.strip_suffix('\r').unwrap_or(raw);
@@ -157,6 +159,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
                 continue;
             }
             let inner = &trimmed[..close];
+            section_keys.clear();
             match section_header(inner, kind) {
                 Ok((section_kind, name)) => {
                     if !seen_sections.insert((section_kind, name)) {
@@ -223,7 +226,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
         if section.line == 0 {
             continue;
         }
-        if section.get(key).is_some() {
+        if !section_keys.insert(key) {
             issue(
                 Code::DuplicateKey,
                 format!(

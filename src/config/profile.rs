@@ -152,6 +152,12 @@ impl ProfileSet {
         }
     }
 
+    /// The sso-session of the default profile.
+    pub fn default_session(&self) -> &str {
+        self.profile(&self.default_profile)
+            .map_or("", |p| p.sso_session.as_str())
+    }
+
     pub fn profile(&self, name: &str) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.name == name)
     }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::code::Code;
-use crate::config::profile::{Profile, ProfileSet};
+use crate::config::profile::Profile;
 use crate::finding::Finding;
 
 /// What STS said about one profile's credentials, and where the SDK found them.
@@ -191,12 +191,10 @@ pub fn check(profile: &Profile, observation: &Observation, login_command: &str) 
 }
 
 /// The command that signs in the sso-session `profile` uses: `kiro-aws login`, naming the
-/// profile only when the default profile uses another session.
-pub fn login_command(set: &ProfileSet, profile: &Profile) -> String {
-    let default_session = set
-        .profile(&set.default_profile)
-        .map(|p| p.sso_session.as_str());
-    if default_session == Some(profile.sso_session.as_str()) {
+/// profile only when the default profile (whose sso-session is `default_session`) uses
+/// another session.
+pub fn login_command(default_session: &str, profile: &Profile) -> String {
+    if profile.sso_session == default_session {
         "kiro-aws login".to_owned()
     } else {
         format!("kiro-aws login --profile {}", profile.name)
