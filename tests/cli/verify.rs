@@ -196,3 +196,63 @@ fn files_owned_by_someone_else_are_refused() {
     nix::unistd::chown(&t.home(), nobody, None).unwrap();
     assert_eq!(error_codes(&t), ["dir_writable", "file_not_owned"]);
 }
+
+/// A team file of `n` kiro profiles, as a large organisation keeps it.
+fn team_file(n: usize) -> String {
+    let mut text = format!(
+        "[sso-session kiro]\nsso_start_url = {}\nsso_region = us-east-1\n",
+        crate::harness::START_URL
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "\n[profile kiro-p{i:05}]\nsso_session = kiro\nsso_account_id = {}\nsso_role_name = KiroReadOnly\n",
+            100_000_000_000u64 + i as u64
+        ));
+    }
+    text
+}
+
+/// The fastest of three runs of `verify`, which must succeed.
+fn verify_time(t: &Test) -> std::time::Duration {
+    (0..3)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            t.cmd(["verify"]).run().success();
+            started.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+/// Ten times the profiles cost about ten times the time, not a hundred: for the
+/// canonical text `init` writes, and for a config in another form, which the SDK's own
+/// loader reads as well.
+#[test]
+fn verify_is_linear_in_the_number_of_profiles() {
+    let mut ratios = Vec::new();
+    for edited in [false, true] {
+        let times: Vec<std::time::Duration> = [2_000, 20_000]
+            .iter()
+            .map(|&n| {
+                let t = Test::new();
+                let team = t.root().join("team.aws-config");
+                fs::write(&team, team_file(n)).unwrap();
+                t.cmd(["init", "--from", team.to_str().unwrap()])
+                    .run()
+                    .success();
+                if edited {
+                    let mut text = fs::read_to_string(t.config()).unwrap();
+                    text.push_str("# edited by hand\n");
+                    fs::write(t.config(), text).unwrap();
+                }
+                verify_time(&t)
+            })
+            .collect();
+        ratios.push(times[1].as_secs_f64() / times[0].as_secs_f64());
+    }
+    // Linear is 10 (less, with the fixed start-up cost); quadratic would be 100.
+    assert!(
+        ratios.iter().all(|r| *r < 30.0),
+        "verify time for 20,000 profiles over 2,000 (canonical, edited): {ratios:?}"
+    );
+}
