@@ -107,17 +107,28 @@ fn check_directories(paths: &Paths, findings: &mut Vec<Finding>) {
     let Some(parent) = dir.parent() else {
         return;
     };
-    // A directory that does not exist (yet) has nothing below it to replace.
     for ancestor in trust::unsafe_ancestors(parent, &[me, 0]) {
-        if let trust::Ancestor::Replaceable { path, uid, mode } = ancestor {
-            findings.push(Finding::error(
-                Code::DirWritable,
-                display(&path),
+        let (path, message) = match ancestor {
+            trust::Ancestor::Replaceable { path, uid, mode } => (
+                path,
                 format!(
                     "mode {mode:o}, owner uid {uid}: someone else can replace what lies below it"
                 ),
-            ));
-        }
+            ),
+            // A directory that does not exist (yet) has nothing below it to replace.
+            trust::Ancestor::Unreadable { error, .. }
+                if error.kind() == std::io::ErrorKind::NotFound =>
+            {
+                continue
+            }
+            trust::Ancestor::Unreadable { path, error } => (
+                path,
+                format!(
+                    "cannot be inspected ({error}): someone else may replace what lies below it"
+                ),
+            ),
+        };
+        findings.push(Finding::error(Code::DirWritable, display(&path), message));
     }
 }
 
