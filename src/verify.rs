@@ -270,7 +270,7 @@ fn check_sdk_view(
 fn check_config(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) -> Option<ProfileSet> {
     let mut parsed = config_file::parse(bytes);
     findings.extend(parsed.issues.iter().map(|i| issue_finding(path, i)));
-    let sections = std::mem::take(&mut parsed.profile_sections);
+    let sections = std::mem::take(&mut parsed.non_kiro_sections);
     let sdk = |findings: &mut Vec<Finding>| {
         check_sdk_view(path, bytes, FileKind::Config, &sections, findings)
     };
@@ -352,7 +352,7 @@ pub fn sdk_disagreement(
 fn check_credentials(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) {
     let doc = ini::parse(bytes, FileKind::Credentials);
     if !doc.sections.is_empty() || !doc.issues.is_empty() {
-        let names: Vec<&str> = doc.sections.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<&str> = doc.sections.iter().map(|s| s.name).collect();
         findings.push(Finding::error(
             Code::CredentialsNotEmpty,
             display(path),

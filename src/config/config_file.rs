@@ -22,7 +22,11 @@ pub fn is_managed(bytes: &[u8]) -> bool {
 /// The canonical text: no duplicates, no inline comments, no quotes, lower-case keys, and
 /// only allow-listed keys, so botocore and the Rust SDK read exactly the same profiles.
 pub fn render(set: &ProfileSet) -> String {
-    let mut out = format!(
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let mut out = String::with_capacity(256 + 128 * set.profiles.len());
+    let _ = write!(
+        out,
         "{MANAGED_HEADER} `kiro-aws init` rewrites this file; change the team file or flags instead.\n\
          # Only kiro-* SSO profiles belong here: `kiro-aws verify` refuses anything else.\n\
          {DEFAULT_MARKER}{}\n",
@@ -33,7 +37,8 @@ pub fn render(set: &ProfileSet) -> String {
         out.push('\n');
     }
     for session in &set.sessions {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\n[sso-session {}]\nsso_start_url = {}\nsso_region = {}\nsso_registration_scopes = {}\n",
             session.name,
             session.start_url,
@@ -42,18 +47,19 @@ pub fn render(set: &ProfileSet) -> String {
                 .registration_scopes
                 .as_deref()
                 .unwrap_or(DEFAULT_REGISTRATION_SCOPES)
-        ));
+        );
     }
     for p in &set.profiles {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\n[profile {}]\nsso_session = {}\nsso_account_id = {}\nsso_role_name = {}\n",
             p.name, p.sso_session, p.account_id, p.role_name
-        ));
+        );
         if let Some(region) = &p.region {
-            out.push_str(&format!("region = {region}\n"));
+            let _ = writeln!(out, "region = {region}");
         }
         if let Some(output) = &p.output {
-            out.push_str(&format!("output = {output}\n"));
+            let _ = writeln!(out, "output = {output}");
         }
     }
     out
@@ -66,8 +72,9 @@ pub struct Parsed {
     pub profiles: Vec<profile::Profile>,
     /// The recorded default profile and its line.
     pub default_profile: Option<(String, usize)>,
-    /// Every profile section the strict reader saw, valid or not.
-    pub profile_sections: HashSet<String>,
+    /// The profile sections the strict reader saw that are not kiro profiles (each is
+    /// an issue already).
+    pub non_kiro_sections: HashSet<String>,
     /// The file carries the strict marker.
     pub strict: bool,
     pub issues: Vec<Issue>,
@@ -111,11 +118,11 @@ impl Parsed {
 pub fn parse(bytes: &[u8]) -> Parsed {
     let doc = ini::parse(bytes, FileKind::Config);
     let (sessions, profiles, model_issues) = profile::from_document(&doc);
-    let profile_sections = doc
+    let non_kiro_sections = doc
         .sections
         .iter()
-        .filter(|s| s.kind == SectionKind::Profile)
-        .map(|s| s.name.clone())
+        .filter(|s| s.kind == SectionKind::Profile && profile::check_profile_name(s.name).is_err())
+        .map(|s| s.name.to_owned())
         .collect();
     let mut issues = doc.issues;
     issues.extend(model_issues);
@@ -138,7 +145,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         sessions,
         profiles,
         default_profile,
-        profile_sections,
+        non_kiro_sections,
         strict,
         issues,
     }

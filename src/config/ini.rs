@@ -22,23 +22,24 @@ pub enum SectionKind {
     SsoSession,
 }
 
+/// A `key = value` line; both are slices of the text read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub key: String,
-    pub value: String,
+pub struct Entry<'a> {
+    pub key: &'a str,
+    pub value: &'a str,
     pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Section {
+pub struct Section<'a> {
     pub kind: SectionKind,
-    pub name: String,
+    pub name: &'a str,
     pub line: usize,
-    pub entries: Vec<Entry>,
+    pub entries: Vec<Entry<'a>>,
 }
 
-impl Section {
-    pub fn get(&self, key: &str) -> Option<&Entry> {
+impl<'a> Section<'a> {
+    pub fn get(&self, key: &str) -> Option<&Entry<'a>> {
         self.entries.iter().find(|e| e.key == key)
     }
 }
@@ -52,8 +53,8 @@ pub struct Issue {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Document {
-    pub sections: Vec<Section>,
+pub struct Document<'a> {
+    pub sections: Vec<Section<'a>>,
     pub issues: Vec<Issue>,
 }
 
@@ -82,7 +83,7 @@ fn has_inline_comment(value: &str) -> bool {
             .any(|w| (w[0] == b' ' || w[0] == b'\t') && (w[1] == b'#' || w[1] == b';'))
 }
 
-pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
+pub fn parse(bytes: &[u8], kind: FileKind) -> Document<'_> {
     let mut doc = Document::default();
     let Ok(text) = std::str::from_utf8(bytes) else {
         doc.issues.push(Issue {
@@ -95,6 +96,8 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
     let mut seen_sections: HashSet<(SectionKind, &str)> = HashSet::new();
     // The keys of the section being read, so that a duplicate is found in one look.
     let mut section_keys: HashSet<&str> = HashSet::new();
+    // Most files have none: then no line needs looking at for one.
+    let any_carriage_return = text.contains('\r');
     for (index, raw) in text.split('\n').enumerate() {
         let line = index + 1;
         let content = raw.strip_suffix('\r').unwrap_or(raw);
@@ -108,7 +111,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
         // Checked before anything else, comments included: botocore reads files with
         // universal newlines, so a lone `\r` starts a new line there (which may hold a
         // whole section) while the Rust SDK sees one line.
-        if content.contains('\r') {
+        if any_carriage_return && content.contains('\r') {
             issue(
                 Code::CarriageReturn,
                 "a carriage return inside a line: botocore starts a new line there, the Rust SDK \
@@ -173,7 +176,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
                     }
                     doc.sections.push(Section {
                         kind: section_kind,
-                        name: name.to_owned(),
+                        name,
                         line,
                         entries: Vec::new(),
                     });
@@ -183,7 +186,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
                     // Keys below an unusable header must not land in the previous section.
                     doc.sections.push(Section {
                         kind: SectionKind::Profile,
-                        name: String::new(),
+                        name: "",
                         line: 0,
                         entries: Vec::new(),
                     });
@@ -237,11 +240,7 @@ pub fn parse(bytes: &[u8], kind: FileKind) -> Document {
             );
             continue;
         }
-        section.entries.push(Entry {
-            key: key.to_owned(),
-            value: value.to_owned(),
-            line,
-        });
+        section.entries.push(Entry { key, value, line });
     }
     doc.sections.retain(|s| s.line != 0);
     doc

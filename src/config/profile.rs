@@ -237,15 +237,26 @@ pub fn check_region(region: &str) -> Checked {
 }
 
 fn check_region_of(region: &str, key: Option<&'static str>) -> Checked {
-    let parts: Vec<&str> = region.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
-        && parts[parts.len() - 1].parse::<u8>().is_ok_and(|n| n > 0)
-        && !parts[parts.len() - 1].starts_with('0');
+    let lower = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    let ok = match region.rsplit_once('-') {
+        Some((words, number)) => {
+            // `us-gov-west` of `us-gov-west-1`: two letters, then one or more words.
+            let mut words = words.split('-');
+            let first = words.next().is_some_and(|w| w.len() == 2 && lower(w));
+            let mut more = 0;
+            let rest = words.all(|w| {
+                more += 1;
+                lower(w)
+            });
+            first
+                && rest
+                && more > 0
+                && number.bytes().all(|b| b.is_ascii_digit())
+                && !number.starts_with('0')
+                && number.parse::<u8>().is_ok_and(|n| n > 0)
+        }
+        None => false,
+    };
     if ok {
         Ok(())
     } else {
@@ -352,7 +363,7 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
         };
         let mut clean = true;
         for entry in &section.entries {
-            if !allowed.contains(&entry.key.as_str()) {
+            if !allowed.contains(&entry.key) {
                 clean = false;
                 report(
                     entry.line,
@@ -369,7 +380,7 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
                 );
             }
         }
-        let value = |key: &str| section.get(key).map(|e| e.value.clone());
+        let value = |key: &str| section.get(key).map(|e| e.value.to_owned());
         // The line of the key a problem concerns, else the section's.
         let line_of = |problem: &Problem| {
             problem
@@ -380,7 +391,7 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
         match section.kind {
             SectionKind::SsoSession => {
                 let session = SsoSession {
-                    name: section.name.clone(),
+                    name: section.name.to_owned(),
                     start_url: value("sso_start_url").unwrap_or_default(),
                     region: value("sso_region").unwrap_or_default(),
                     registration_scopes: value("sso_registration_scopes"),
@@ -395,7 +406,7 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
                 }
             }
             SectionKind::Profile => {
-                if let Err(problem) = check_profile_name(&section.name) {
+                if let Err(problem) = check_profile_name(section.name) {
                     report(section.line, problem);
                     continue;
                 }
@@ -407,7 +418,7 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
                     })
                 };
                 let profile = Profile {
-                    name: section.name.clone(),
+                    name: section.name.to_owned(),
                     sso_session: required("sso_session"),
                     account_id: required("sso_account_id"),
                     role_name: required("sso_role_name"),
@@ -441,7 +452,7 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
         .sections
         .iter()
         .filter(|s| s.kind == SectionKind::SsoSession)
-        .map(|s| s.name.as_str())
+        .map(|s| s.name)
         .collect();
     for (profile, section) in &profiles {
         if !declared.contains(profile.sso_session.as_str()) {
