@@ -270,36 +270,33 @@ fn check_sdk_view(
 fn check_config(path: &Path, bytes: &[u8], findings: &mut Vec<Finding>) -> Option<ProfileSet> {
     let mut parsed = config_file::parse(bytes);
     findings.extend(parsed.issues.iter().map(|i| issue_finding(path, i)));
-    let sections = std::mem::take(&mut parsed.non_kiro_sections);
-    let sdk = |findings: &mut Vec<Finding>| {
-        check_sdk_view(path, bytes, FileKind::Config, &sections, findings)
-    };
-    if !parsed.issues.is_empty() {
-        sdk(findings);
-        return None;
-    }
-    if let Some(issue) = parsed.set_issue() {
-        let view = sdk(findings);
-        if let Some(difference) =
-            view.and_then(|view| sdk_disagreement(&view, &parsed.sessions, &parsed.profiles))
+    let non_kiro = std::mem::take(&mut parsed.non_kiro_sections);
+    // The SDK's own reading: what it cannot read or sees beyond the kiro profiles, and,
+    // for a text the strict reader accepted, where its values differ.
+    let sdk = |findings: &mut Vec<Finding>, ours: Option<(&[SsoSession], &[Profile])>| {
+        let view = check_sdk_view(path, bytes, FileKind::Config, &non_kiro, findings);
+        if let Some(difference) = view
+            .zip(ours)
+            .and_then(|(view, (sessions, profiles))| sdk_disagreement(&view, sessions, profiles))
         {
             findings.push(Finding::error(Code::SdkMismatch, display(path), difference));
         }
+    };
+    if !parsed.issues.is_empty() {
+        sdk(findings, None);
+        return None;
+    }
+    if let Some(issue) = parsed.set_issue() {
+        sdk(findings, Some((&parsed.sessions, &parsed.profiles)));
         findings.push(issue_finding(path, &issue));
         return None;
     }
     let set = parsed.into_set().expect("no issues were found");
-    // The bytes are exactly what kiro-aws renders for this set: the canonical form, whose
-    // reading by the Rust SDK and by botocore the property tests prove over the whole
-    // space of valid sets. Any other file is read by the SDK's own loader as well.
-    if is_canonical(&set, bytes) {
-        return Some(set);
-    }
-    let view = sdk(findings);
-    if let Some(difference) =
-        view.and_then(|view| sdk_disagreement(&view, &set.sessions, &set.profiles))
-    {
-        findings.push(Finding::error(Code::SdkMismatch, display(path), difference));
+    // The bytes are exactly what kiro-aws renders for this set: the canonical text, which
+    // the property tests read back with the Rust SDK and botocore, over random and edge
+    // sets of every value the rules admit. Any other text is read by the SDK as well.
+    if !is_canonical(&set, bytes) {
+        sdk(findings, Some((&set.sessions, &set.profiles)));
     }
     Some(set)
 }
