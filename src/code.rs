@@ -89,6 +89,7 @@ codes! {
     FileMode = "file_mode", NotIsolated, "make it private: `chmod 600` the file";
     DirSymlink = "dir_symlink", NotIsolated, "replace ~/.aws/kiro with a real directory: `rm` the link, then `kiro-aws init`";
     DirMode = "dir_mode", NotIsolated, "make it private: `chmod 700 ~/.aws/kiro`";
+    PathExpands = "path_expands", NotIsolated, "use a HOME whose path has no `$`: botocore and the AWS CLI expand it as a variable and would read other files";
     DirWritable = "dir_writable", NotIsolated, "others can replace files below it: `chmod go-w` the directory, or move $HOME";
     ReadFailed = "read_failed", NotIsolated, "check that you can read the file";
     NotUtf8 = "not_utf8", NotIsolated, REWRITE;

@@ -90,6 +90,16 @@ fn display(path: &Path) -> String {
 
 fn check_directories(paths: &Paths, findings: &mut Vec<Finding>) {
     let dir = &paths.kiro_dir;
+    // botocore expands `$NAME` and `${NAME}` in AWS_CONFIG_FILE and
+    // AWS_SHARED_CREDENTIALS_FILE (the Rust SDK does not): with a `$` in the path, the
+    // AWS CLI would read files other than the ones proven here.
+    if dir.as_os_str().as_encoded_bytes().contains(&b'$') {
+        findings.push(Finding::error(
+            Code::PathExpands,
+            display(dir),
+            "holds `$`, which botocore expands as a variable in the paths the agent gets",
+        ));
+    }
     let me = nix::unistd::geteuid().as_raw();
     if let Ok(meta) = fs::symlink_metadata(dir) {
         if meta.file_type().is_symlink() {

@@ -256,3 +256,39 @@ fn verify_is_linear_in_the_number_of_profiles() {
         "verify time for 20,000 profiles over 2,000 (canonical, edited): {ratios:?}"
     );
 }
+
+/// botocore expands `$NAME` in AWS_CONFIG_FILE: a `$` in HOME would make the AWS CLI read
+/// a config nobody proved (`$AWS_PROFILE` is always set). Found by an attack on verify.
+#[test]
+fn a_home_whose_path_holds_a_variable_is_refused() {
+    let t = Test::new();
+    let home = t.root().join("$AWS_PROFILE");
+    fs::create_dir(&home).unwrap();
+    let mut init = t.init_args();
+    init.extend(["--default-profile".into(), "kiro-readonly".into()]);
+    t.cmd(init).env("HOME", &home).run().success();
+    // What botocore would read instead: a planted config with a host profile.
+    let expanded = t.root().join("kiro-readonly/.aws/kiro");
+    fs::create_dir_all(&expanded).unwrap();
+    fs::write(
+        expanded.join("config"),
+        "[profile kiro-readonly]\ncredential_process = /bin/echo pwned\n",
+    )
+    .unwrap();
+    let run = t.cmd(["verify", "--json"]).env("HOME", &home).run().exit(3);
+    let json = run.json();
+    let codes: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["path_expands"], "{}", run.stdout);
+    t.cmd(["run", "--", "true"])
+        .env("HOME", &home)
+        .run()
+        .exit(3)
+        .stderr_has("error[path_expands]");
+    assert!(!t.was_launched("kiro-cli"));
+    t.cmd(["env"]).env("HOME", &home).run().exit(3);
+}
