@@ -122,6 +122,25 @@ pub enum Command {
         after_help = "Examples:\n  kiro-aws audit --since 7d --format sql --event-data-store EDS_ID\n  kiro-aws audit --run --since 2h\n  kiro-aws audit --run --profile kiro-dev --format json"
     )]
     Audit(AuditArgs),
+    /// Judge one Kiro tool call (the agent's preToolUse hook): exit 0 allows, 2 blocks
+    #[command(
+        long_about = "Judge one Kiro tool call: the preToolUse hook every kiro-aws agent \
+        file names (only that agent's sessions run it).\n\n\
+        Reads one hook event as JSON on stdin, in Kiro CLI V2's shape \
+        ({\"hook_event_name\":\"preToolUse\",\"cwd\",\"tool_name\",\"tool_input\"}) or V3's, \
+        and exits 0 to let the call go on or 2 to block it, with one line on stderr that \
+        tells the model what to do instead. Never any other status: Kiro runs the tool when \
+        a hook fails, so an event it cannot read is blocked.\n\n\
+        Blocks: an AWS call with a profile that is not a kiro profile of the isolated \
+        config, to a denied service, that hands out secrets or credentials, or that changes \
+        something with a profile whose name does not end in -write; `aws configure`, `aws \
+        sso`, `aws login`, `kiro-aws init`; setting or unsetting AWS_* variables the launch \
+        chose; reading anything under ~/.aws but ~/.aws/kiro; writing under ~/.aws or \
+        ~/.kiro. Shell lines are split as bash would split them, through quoting, `~`, \
+        $HOME, globs, `bash -c` and `eval`. No network; a few milliseconds.",
+        after_help = "Example:\n  echo '{\"hook_event_name\":\"preToolUse\",\"cwd\":\"/tmp\",\"tool_name\":\"shell\",\"tool_input\":{\"command\":\"cat ~/.aws/credentials\"}}' | kiro-aws hook"
+    )]
+    Hook,
     /// The online side of whoami and audit --run (internal)
     #[command(name = crate::online::probe::COMMAND, hide = true)]
     Probe,
@@ -423,6 +442,7 @@ impl Cli {
                 max_events: args.max_events,
                 timeout_secs: args.timeout,
             }),
+            Command::Hook => Request::Hook,
             Command::Probe => Request::Probe,
             Command::SandboxExec { argv } => Request::SandboxExec(argv),
             Command::CredentialProcess {
@@ -457,8 +477,8 @@ impl From<InitArgs> for init::Request {
                 } else {
                     None
                 },
+                write_tool: args.allow_write_tool,
             },
-            allow_write_tool: args.allow_write_tool,
             dry_run: args.dry_run,
             force: args.force,
             json: args.json,

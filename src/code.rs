@@ -14,6 +14,8 @@ pub enum Exit {
     Usage,
     NotIsolated,
     MissingProgram,
+    /// `kiro-aws hook`: the tool call is blocked (Kiro reads status 2 as "blocked").
+    Blocked,
     /// The exit status of a program kiro-aws ran and waited for (strict mode).
     Program(u8),
 }
@@ -26,6 +28,7 @@ impl Exit {
             Exit::Usage => 2,
             Exit::NotIsolated => 3,
             Exit::MissingProgram => 4,
+            Exit::Blocked => 2,
             Exit::Program(code) => code,
         }
     }
@@ -153,6 +156,7 @@ codes! {
     StrictLandlockMissing = "strict_landlock_missing", NotIsolated, "update the kernel to Linux 6.12 or later, with Landlock enabled (lsm=...,landlock)";
     StrictUnsupported = "strict_unsupported", NotIsolated, "use `kiro-aws` (kiro-cli chat) in a terminal, or run `kiro-aws init --no-strict`";
     StrictUnsupportedPlatform = "strict_unsupported_platform", NotIsolated, "strict mode needs Linux (bubblewrap); here the default mode works: drop --strict, or run `kiro-aws init --no-strict`";
+    KiroAgentNotLoadable = "kiro_agent_not_loadable", NotIsolated, "run `kiro-aws init` (or launch again) to write the agent, move the workspace .kiro/agents/aws-readonly.* away, or choose a known engine with --v2 or --v3";
     StrictRequired = "strict_required", NotIsolated, "launch through kiro-aws instead (`kiro-aws`, `kiro-aws run -- COMMAND`), or run `kiro-aws init --no-strict`";
     HideNeedsStrict = "hide_needs_strict", Usage, "add --strict";
     HidePathMissing = "hide_path_missing", Usage, "create it first, or hide the directory that will hold it";

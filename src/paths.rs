@@ -15,8 +15,13 @@ pub struct Paths {
     pub config: PathBuf,
     /// `~/.aws/kiro/credentials`, 0600: empty.
     pub credentials: PathBuf,
-    /// `~/.kiro/agents/aws-readonly.json`.
+    /// `~/.kiro/agents/aws-readonly.json`: the agent for Kiro CLI's classic and V2 engines.
     pub agent: PathBuf,
+    /// `~/.kiro/agents/aws-readonly.md`: the same agent for the V3 engine and the IDE.
+    pub agent_markdown: PathBuf,
+    /// kiro-aws's cache (the Kiro CLI version): `$XDG_CACHE_HOME/kiro-aws` when set and
+    /// absolute, else `~/.cache/kiro-aws` (`~/Library/Caches/kiro-aws` on macOS).
+    pub cache_dir: PathBuf,
     /// `~/.kiro/steering/AGENTS.md`; kiro-aws owns only its marked block.
     pub steering: PathBuf,
     /// `~/.aws`, which holds the host files.
@@ -40,6 +45,8 @@ impl Paths {
             credentials: kiro_dir.join("credentials"),
             kiro_dir,
             agent: home.join(".kiro/agents/aws-readonly.json"),
+            agent_markdown: home.join(".kiro/agents/aws-readonly.md"),
+            cache_dir: home.join(crate::platform::CACHE_DIR).join("kiro-aws"),
             steering: home.join(".kiro/steering/AGENTS.md"),
             host_config: aws.join("config"),
             host_credentials: aws.join("credentials"),
@@ -52,7 +59,17 @@ impl Paths {
     /// The paths below the environment's home directory.
     pub fn from_env(env: &Env) -> Result<Self> {
         match env.home() {
-            Some(home) => Ok(Self::new(home)),
+            Some(home) => {
+                let mut paths = Self::new(home);
+                if let Some(cache) = env
+                    .get("XDG_CACHE_HOME")
+                    .map(Path::new)
+                    .filter(|p| p.is_absolute())
+                {
+                    paths.cache_dir = cache.join("kiro-aws");
+                }
+                Ok(paths)
+            }
             None => Err(Error::new(
                 Code::HomeNotFound,
                 "cannot tell the home directory",

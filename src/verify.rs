@@ -30,6 +30,9 @@ pub struct Report {
     /// With `verify --strict`: whether this machine can run strict mode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
+    /// The Kiro CLI on `PATH`: its version, engine and whether it loads the agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kiro: Option<crate::kiro::Report>,
     #[serde(skip)]
     pub set: Option<ProfileSet>,
 }
@@ -79,6 +82,7 @@ pub fn verify(paths: &Paths, inherited: &Env) -> Report {
         profiles: set.as_ref().map(ProfileSet::names).unwrap_or_default(),
         strict_default: set.as_ref().is_some_and(|s| s.strict),
         strict: None,
+        kiro: None,
         findings,
         set: if ok { set } else { None },
     }

@@ -3,14 +3,12 @@
 //! changed, as text or JSON.
 
 use crate::error::{Exit, Result};
-use crate::install::plan::{apply, gather, plan, Action, Planned, Sources};
+use crate::install::plan::{apply, gather, plan, Action, AgentSpec, Planned, Sources};
 use crate::paths::Paths;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
     pub sources: Sources,
-    /// Give the agent the file-writing tool.
-    pub allow_write_tool: bool,
     pub dry_run: bool,
     /// Replace files kiro-aws did not write, keeping backups.
     pub force: bool,
@@ -28,7 +26,7 @@ fn gather_checked(args: &Request, paths: &Paths) -> Result<crate::config::profil
 
 pub fn run(args: &Request, paths: &Paths) -> Result<Exit> {
     let outcome = gather_checked(args, paths).and_then(|set| {
-        let plan = plan(&set, paths, args.allow_write_tool, args.force)?;
+        let plan = plan(&set, paths, &AgentSpec::current()?, args.force)?;
         let backups = if args.dry_run {
             vec![None; plan.len()]
         } else {
@@ -68,6 +66,7 @@ pub fn run(args: &Request, paths: &Paths) -> Result<Exit> {
                 "profiles": set.names(),
                 "default_profile": set.default_profile,
                 "strict": set.strict,
+                "write_tool": set.write_tool,
                 "files": files,
             })
         );

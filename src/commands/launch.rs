@@ -11,6 +11,7 @@ use crate::commands::{shared, whoami};
 use crate::env::Env;
 use crate::error::{Error, Exit, Result};
 use crate::install::{agent, plan as install};
+use crate::kiro::{self, engine::Engine};
 use crate::launch::environment::LaunchEnv;
 use crate::launch::exec::exec;
 use crate::launch::plan::LaunchPlan;
@@ -61,15 +62,9 @@ impl Target {
     /// Where the program is looked up, and its whole argv.
     fn program(&self) -> (ProgramSource<'_>, Vec<OsString>) {
         match self {
-            Target::Chat { kiro_cli, args, .. } => (
-                ProgramSource {
-                    name: "kiro-cli".as_ref(),
-                    flag: kiro_cli.as_deref(),
-                    override_var: Some("KIRO_AWS_KIRO_CLI"),
-                    install_hint: KIRO_CLI_HINT,
-                },
-                chat_argv(args),
-            ),
+            Target::Chat { kiro_cli, args, .. } => {
+                (kiro_cli_source(kiro_cli.as_deref()), chat_argv(args))
+            }
             Target::Ide { kiro_ide, args } => (
                 ProgramSource {
                     name: "kiro".as_ref(),
@@ -89,6 +84,16 @@ impl Target {
                 command.clone(),
             ),
         }
+    }
+}
+
+/// Where `kiro-cli` is looked up: `--kiro-cli`, `$KIRO_AWS_KIRO_CLI`, then `PATH`.
+pub fn kiro_cli_source(flag: Option<&std::path::Path>) -> ProgramSource<'_> {
+    ProgramSource {
+        name: "kiro-cli".as_ref(),
+        flag,
+        override_var: Some("KIRO_AWS_KIRO_CLI"),
+        install_hint: KIRO_CLI_HINT,
     }
 }
 
@@ -148,11 +153,6 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
             ));
         }
     }
-    let (source, argv) = request.target.program();
-    let kiro = !matches!(request.target, Target::Run { .. });
-    if kiro {
-        install_launch_files(&set, paths)?;
-    }
     let hide = match &request.strict {
         Some(flags) if strict => Some(&flags.hide),
         Some(_) => None,
@@ -164,7 +164,31 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
         }
         None => None,
     };
+    let (source, argv) = request.target.program();
     let program = program::resolve_program(source, inherited)?;
+    match &request.target {
+        Target::Chat { args, .. } => {
+            // The JSON dialect for the engine this session runs, then the proof that the
+            // engine loads what was written.
+            let json = match kiro::engine_of(&program, args, paths) {
+                Some(Engine::V1) => agent::Format::Classic,
+                _ => agent::Format::V2,
+            };
+            install_launch_files(&set, paths, json)?;
+            let report = kiro::inspect(
+                &program,
+                args,
+                paths,
+                inherited.cwd(),
+                kiro::Moment::Written,
+            );
+            if let Some(refusal) = report.refusal() {
+                return Err(refusal);
+            }
+        }
+        Target::Ide { .. } => install_launch_files(&set, paths, agent::Format::V2)?,
+        Target::Run { .. } => {}
+    }
     match hide {
         Some(hide) => {
             crate::strict::launch(paths, inherited, &set, &profile.name, hide, program, argv)
@@ -180,8 +204,16 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
     }
 }
 
-fn install_launch_files(set: &crate::config::profile::ProfileSet, paths: &Paths) -> Result<()> {
-    let plan = install::plan_launch_files(set, paths)?;
+fn install_launch_files(
+    set: &crate::config::profile::ProfileSet,
+    paths: &Paths,
+    json: agent::Format,
+) -> Result<()> {
+    let spec = install::AgentSpec {
+        json,
+        hook: agent::hook_command(&install::this_binary()?),
+    };
+    let plan = install::plan_launch_files(set, paths, &spec)?;
     install::apply(&plan, paths)?;
     for p in plan
         .iter()

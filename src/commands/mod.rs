@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod env;
+pub mod hook;
 pub mod init;
 pub mod launch;
 pub mod login;
@@ -23,6 +24,8 @@ pub enum Request {
     Whoami(whoami::Request),
     Login(login::Request),
     Audit(audit::Request),
+    /// The agent's `preToolUse` hook: one event on stdin, exit 0 or 2.
+    Hook,
     /// The online side of whoami, audit --run and the broker (internal).
     Probe,
     /// Inside the strict sandbox: the shim that execs the program (internal).

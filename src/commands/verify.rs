@@ -3,9 +3,13 @@
 
 use std::io::Write;
 
+use crate::code::Code;
+use crate::commands::launch::kiro_cli_source;
 use crate::commands::shared;
 use crate::env::Env;
 use crate::error::{Exit, Result};
+use crate::finding::Finding;
+use crate::launch::program::resolve_program;
 use crate::paths::Paths;
 use crate::verify::{self, Report};
 
@@ -18,6 +22,28 @@ pub struct Request {
 
 pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
     let mut report = verify::verify(paths, inherited);
+    // Without kiro-cli there is no session to check (a launch then exits 4).
+    if let Ok(program) = resolve_program(kiro_cli_source(None), inherited) {
+        let kiro = crate::kiro::inspect(
+            &program,
+            &[],
+            paths,
+            inherited.cwd(),
+            crate::kiro::Moment::BeforeLaunch,
+        );
+        if let Some(problem) = &kiro.problem {
+            let file = kiro
+                .agent_file
+                .clone()
+                .unwrap_or_else(|| program.display().to_string());
+            report.add([Finding::error(
+                Code::KiroAgentNotLoadable,
+                file,
+                problem.clone(),
+            )]);
+        }
+        report.kiro = Some(kiro);
+    }
     if request.strict {
         // Nothing to launch means strict mode cannot run either.
         let can = match report.set.as_ref() {
@@ -44,6 +70,17 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
 fn print_report(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     for finding in &report.findings {
         writeln!(out, "{finding}")?;
+    }
+    if let Some(kiro) = &report.kiro {
+        writeln!(
+            out,
+            "kiro: {}, engine {}, agent {}: {}",
+            kiro.version.as_deref().unwrap_or("version unknown"),
+            kiro.engine
+                .map_or("unknown".to_owned(), |e| format!("{e:?}").to_lowercase()),
+            kiro.agent_file.as_deref().unwrap_or("none"),
+            if kiro.loads { "loads" } else { "does NOT load" }
+        )?;
     }
     let errors = report.errors().count();
     match &report.set {

@@ -14,6 +14,9 @@ const DEFAULT_MARKER: &str = "# kiro-aws:default-profile = ";
 /// Comment line that makes strict mode the default (`init --strict`); a team file may
 /// carry it too.
 const STRICT_MARKER: &str = "# kiro-aws:strict = true";
+/// Comment line that gives the agent the file-writing tool (`init --allow-write-tool`).
+/// Only `init`'s flag writes it: from a team file it is ignored.
+const WRITE_TOOL_MARKER: &str = "# kiro-aws:allow-write-tool = true";
 
 pub fn is_managed(bytes: &[u8]) -> bool {
     bytes.starts_with(MANAGED_HEADER.as_bytes())
@@ -34,6 +37,10 @@ pub fn render(set: &ProfileSet) -> String {
     );
     if set.strict {
         out.push_str(STRICT_MARKER);
+        out.push('\n');
+    }
+    if set.write_tool {
+        out.push_str(WRITE_TOOL_MARKER);
         out.push('\n');
     }
     for session in &set.sessions {
@@ -77,6 +84,8 @@ pub struct Parsed {
     pub non_kiro_sections: HashSet<String>,
     /// The file carries the strict marker.
     pub strict: bool,
+    /// The file carries the write-tool marker.
+    pub write_tool: bool,
     pub issues: Vec<Issue>,
 }
 
@@ -110,6 +119,7 @@ impl Parsed {
             .expect("set_issue found no problem");
         Ok(ProfileSet {
             strict: self.strict,
+            write_tool: self.write_tool,
             ..set
         })
     }
@@ -132,12 +142,15 @@ pub fn parse(bytes: &[u8]) -> Parsed {
     // default of a config it rewrites).
     let mut default_profile = None;
     let mut strict = false;
+    let mut write_tool = false;
     if let Ok(text) = std::str::from_utf8(bytes) {
         for (i, line) in text.lines().enumerate() {
             if let Some(name) = line.strip_prefix(DEFAULT_MARKER) {
                 default_profile.get_or_insert_with(|| (name.trim().to_owned(), i + 1));
             } else if line.trim_end() == STRICT_MARKER {
                 strict = true;
+            } else if line.trim_end() == WRITE_TOOL_MARKER {
+                write_tool = true;
             }
         }
     }
@@ -147,6 +160,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         default_profile,
         non_kiro_sections,
         strict,
+        write_tool,
         issues,
     }
 }

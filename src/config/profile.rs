@@ -107,6 +107,8 @@ pub struct ProfileSet {
     pub default_profile: String,
     /// Launches run in the strict sandbox unless told otherwise (`init --strict`).
     pub strict: bool,
+    /// The agent gets the file-writing tool (`init --allow-write-tool`).
+    pub write_tool: bool,
 }
 
 impl ProfileSet {
@@ -123,6 +125,7 @@ impl ProfileSet {
             profiles,
             default_profile,
             strict: false,
+            write_tool: false,
         })
     }
 

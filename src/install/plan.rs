@@ -31,6 +31,9 @@ pub struct Sources {
     pub from: Option<PathBuf>,
     /// `--strict` (`Some(true)`), `--no-strict` (`Some(false)`), or as recorded (`None`).
     pub strict: Option<bool>,
+    /// `--allow-write-tool`: recorded in the isolated config; without it the agent has no
+    /// file-writing tool (a team file cannot give it one).
+    pub write_tool: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -190,7 +193,11 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
     }
     let strict = args.strict.unwrap_or(recorded_strict);
     ProfileSet::new(sessions, profiles, default)
-        .map(|set| ProfileSet { strict, ..set })
+        .map(|set| ProfileSet {
+            strict,
+            write_tool: args.write_tool,
+            ..set
+        })
         .map_err(|problem| match problem.code {
             Code::NoProfiles => bad(
                 problem.code,
@@ -231,15 +238,61 @@ fn parse_profile_flag(flag: &str, session: &str) -> Result<Profile> {
     }
 }
 
-/// Plan all four files. Any refusal happens here, before a single byte is written.
+/// How the agent files are rendered: the JSON dialect (the classic engine's or V2's) and
+/// the hook's command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSpec {
+    pub json: agent::Format,
+    pub hook: String,
+}
+
+impl AgentSpec {
+    /// For V2 (the JSON `init` writes; a launch on the classic engine rewrites it), with
+    /// this binary as the hook.
+    pub fn current() -> Result<AgentSpec> {
+        Ok(AgentSpec {
+            json: agent::Format::V2,
+            hook: agent::hook_command(&this_binary()?),
+        })
+    }
+}
+
+/// Where this binary is installed, links resolved: what the agent files run as the hook.
+pub fn this_binary() -> Result<PathBuf> {
+    std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| Error::io("kiro-aws", "find its own path", e))
+}
+
+fn plan_agents(
+    set: &ProfileSet,
+    paths: &Paths,
+    spec: &AgentSpec,
+    force: bool,
+) -> Result<[Planned; 2]> {
+    let json = agent::render(spec.json, set, paths, &spec.hook).into_bytes();
+    let markdown = agent::render(agent::Format::Markdown, set, paths, &spec.hook).into_bytes();
+    Ok([
+        plan_file(&paths.agent, json, None, agent::is_managed, force)?,
+        plan_file(
+            &paths.agent_markdown,
+            markdown,
+            None,
+            agent::is_managed,
+            force,
+        )?,
+    ])
+}
+
+/// Plan all five files. Any refusal happens here, before a single byte is written.
 pub fn plan(
     set: &ProfileSet,
     paths: &Paths,
-    allow_write_tool: bool,
+    spec: &AgentSpec,
     force: bool,
 ) -> Result<Vec<Planned>> {
     let config = config_file::render(set).into_bytes();
-    let agent = agent::render(set, paths, allow_write_tool).into_bytes();
+    let [json, markdown] = plan_agents(set, paths, spec, force)?;
     let block = steering::render_block(set, paths);
     Ok(vec![
         plan_file(
@@ -256,21 +309,24 @@ pub fn plan(
             <[u8]>::is_empty,
             force,
         )?,
-        plan_file(&paths.agent, agent, None, agent::is_managed, force)?,
+        json,
+        markdown,
         plan_steering(&paths.steering, &block)?,
     ])
 }
 
-/// The agent and steering block as `chat` re-installs them when missing or stale: the
-/// write tool stays as the last `init` left it.
-pub fn plan_launch_files(set: &ProfileSet, paths: &Paths) -> Result<Vec<Planned>> {
-    let allow_write = match atomic_file::read_existing(&paths.agent)? {
-        Existing::File { bytes, .. } => agent::allows_write_tool(&bytes),
-        _ => false,
-    };
-    let agent = agent::render(set, paths, allow_write).into_bytes();
+/// The agent and steering block as every Kiro launch re-installs them when missing,
+/// stale or tampered with: rendered from the templates and what `init` recorded in the
+/// isolated config (the write tool included), never from what the agent file says now.
+pub fn plan_launch_files(
+    set: &ProfileSet,
+    paths: &Paths,
+    spec: &AgentSpec,
+) -> Result<Vec<Planned>> {
+    let [json, markdown] = plan_agents(set, paths, spec, false)?;
     Ok(vec![
-        plan_file(&paths.agent, agent, None, agent::is_managed, false)?,
+        json,
+        markdown,
         plan_steering(&paths.steering, &steering::render_block(set, paths))?,
     ])
 }

@@ -73,6 +73,29 @@ pub fn execution_env(inherited: Option<&str>) -> String {
     }
 }
 
+/// The name families AWS clients read their settings from: credentials, profiles, config
+/// files, endpoints, plugins. The agent's shell may not set or unset any of them but the
+/// few in [`AGENT_SETTABLE`].
+pub const CLIENT_FAMILIES: [&str; 4] = ["AWS_", "AMAZON_", "BOTO_", "BOTOCORE_"];
+
+/// Client variables that only choose a region, an output format or retry behaviour:
+/// never credentials, a profile, a file or where calls go.
+pub const AGENT_SETTABLE: [&str; 8] = [
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_DEFAULT_OUTPUT",
+    "AWS_PAGER",
+    "AWS_CLI_AUTO_PROMPT",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+    "AWS_CLI_FILE_ENCODING",
+];
+
+/// A variable the agent must leave as the launch set it (or removed it).
+pub fn is_guarded(name: &str) -> bool {
+    CLIENT_FAMILIES.iter().any(|f| name.starts_with(f)) && !AGENT_SETTABLE.contains(&name)
+}
+
 pub fn is_removed(name: &str) -> bool {
     REMOVED.contains(&name) || REMOVED_PREFIXES.iter().any(|p| name.starts_with(p))
 }

@@ -9,3 +9,6 @@ use std::path::PathBuf;
 pub fn self_exe() -> std::io::Result<PathBuf> {
     Ok(PathBuf::from("/proc/self/exe"))
 }
+
+/// Where per-user caches live below the home directory.
+pub const CACHE_DIR: &str = ".cache";

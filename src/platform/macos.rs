@@ -10,3 +10,6 @@ use std::path::PathBuf;
 pub fn self_exe() -> std::io::Result<PathBuf> {
     std::env::current_exe().and_then(std::fs::canonicalize)
 }
+
+/// Where per-user caches live below the home directory.
+pub const CACHE_DIR: &str = "Library/Caches";

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_kiro-aws");
+/// The Kiro CLI version the fake reports unless a test says otherwise.
+pub const DEFAULT_KIRO_VERSION: &str = "2.21.3";
 pub const START_URL: &str = "https://d-1234567890.awsapps.com/start";
 
 /// The profiles most tests use.
@@ -66,6 +68,8 @@ pub struct Invocation<'a> {
     test: &'a Test,
     args: Vec<OsString>,
     env: Vec<(String, OsString)>,
+    /// The working directory [default: the test's work directory], created if missing.
+    cwd: Option<PathBuf>,
 }
 
 pub struct Run {
@@ -124,18 +128,70 @@ impl Run {
 const RECORDER: &str =
     "#!/bin/sh\nprintf '%s\\0' \"$@\" > \"$0.argv\"\nexec /usr/bin/env -0 > \"$0.env\"\n";
 
+/// A fake `kiro-cli` of `version`: the shell records argv and the environment exactly as
+/// they arrive and answers `--version`; `fake_kiro_cli.py` (Python adds LC_CTYPE to its
+/// own environment, so it records nothing) loads the agent and runs its hooks.
+pub fn fake_kiro_cli(version: &str) -> String {
+    format!(
+        "#!/bin/sh\nif [ \"$#\" = 1 ] && [ \"$1\" = --version ]; then echo 'kiro-cli {version}'; exit 0; fi\n\
+         printf '%s\\0' \"$@\" > \"$0.argv\"\n/usr/bin/env -0 > \"$0.env\"\n\
+         exec '{}' '{}/tests/cli/fake_kiro_cli.py' \"$0\" '{version}' \"$@\"\n",
+        venv_bin("python3").display(),
+        env!("CARGO_MANIFEST_DIR"),
+    )
+}
+
 impl Test {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         for sub in ["home", "bin", "work"] {
             fs::create_dir(dir.path().join(sub)).unwrap();
         }
-        for name in ["kiro-cli", "kiro"] {
-            let fake = dir.path().join("bin").join(name);
-            fs::write(&fake, RECORDER).unwrap();
-            fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        Test { dir }
+        let fake = dir.path().join("bin/kiro");
+        fs::write(&fake, RECORDER).unwrap();
+        fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+        let test = Test { dir };
+        test.kiro_version(DEFAULT_KIRO_VERSION);
+        test
+    }
+
+    /// Install a fake `kiro-cli` that reports `version` (and follows that version's
+    /// engine), as a new file, the way an upgrade replaces the binary.
+    pub fn kiro_version(&self, version: &str) -> &Self {
+        fs::write(self.bin().join(".kiro-cli.new"), fake_kiro_cli(version)).unwrap();
+        fs::set_permissions(
+            self.bin().join(".kiro-cli.new"),
+            fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        fs::rename(
+            self.bin().join(".kiro-cli.new"),
+            self.bin().join("kiro-cli"),
+        )
+        .unwrap();
+        self
+    }
+
+    /// The agent file the fake `kiro-cli` loaded, or `default`.
+    pub fn loaded_agent(&self) -> String {
+        fs::read_to_string(self.bin().join("kiro-cli.agent")).unwrap()
+    }
+
+    /// Tool calls for the fake `kiro-cli` to put through the agent's hooks.
+    pub fn tool_calls(&self, calls: &[serde_json::Value]) -> &Self {
+        let lines: Vec<String> = calls.iter().map(|c| c.to_string()).collect();
+        fs::write(self.bin().join("kiro-cli.events"), lines.join("\n")).unwrap();
+        self
+    }
+
+    /// What the hooks decided on each call: `None` allowed, `Some(why)` blocked.
+    pub fn hook_outcomes(&self) -> Vec<Option<String>> {
+        let text = fs::read_to_string(self.bin().join("kiro-cli.hooks")).unwrap();
+        let outcomes: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        outcomes
+            .iter()
+            .map(|o| o["blocked"].as_str().map(str::to_owned))
+            .collect()
     }
 
     pub fn cmd<I, S>(&self, args: I) -> Invocation<'_>
@@ -147,6 +203,7 @@ impl Test {
             test: self,
             args: args.into_iter().map(Into::into).collect(),
             env: Vec::new(),
+            cwd: None,
         }
     }
 
@@ -180,6 +237,10 @@ impl Test {
 
     pub fn agent(&self) -> PathBuf {
         self.home().join(".kiro/agents/aws-readonly.json")
+    }
+
+    pub fn agent_markdown(&self) -> PathBuf {
+        self.home().join(".kiro/agents/aws-readonly.md")
     }
 
     pub fn steering(&self) -> PathBuf {
@@ -283,6 +344,12 @@ impl Invocation<'_> {
         self
     }
 
+    pub fn cwd(mut self, dir: &Path) -> Self {
+        fs::create_dir_all(dir).unwrap();
+        self.cwd = Some(dir.to_owned());
+        self
+    }
+
     pub fn with_arg(mut self, arg: &str) -> Self {
         self.args.push(arg.into());
         self
@@ -339,7 +406,7 @@ impl Invocation<'_> {
             .args(&self.args)
             .env_clear()
             .envs(self.base_env())
-            .current_dir(self.test.work());
+            .current_dir(self.cwd.as_deref().unwrap_or(&self.test.work()));
         command
     }
 

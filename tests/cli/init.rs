@@ -52,6 +52,7 @@ fn init_from_flags_writes_the_four_files() {
             ".kiro",
             ".kiro/agents",
             ".kiro/agents/aws-readonly.json",
+            ".kiro/agents/aws-readonly.md",
             ".kiro/steering",
             ".kiro/steering/AGENTS.md"
         ]

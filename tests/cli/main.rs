@@ -5,6 +5,7 @@ mod docs;
 mod harness;
 mod hostile;
 mod init;
+mod kiro;
 mod launch;
 mod offline;
 mod online;

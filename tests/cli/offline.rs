@@ -38,6 +38,16 @@ fn offline_commands_start_no_thread_and_open_no_socket() {
         "{control}"
     );
 
+    // A kiro-cli that forks nothing itself (the trace follows the exec into it).
+    let fake = t.bin().join("kiro-cli");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'kiro-cli 2.21.3'; exit 0; fi\nexec /bin/true\n",
+    )
+    .unwrap();
+    // The first verify asks kiro-cli its version (a process, not a thread); the answer is
+    // cached for that binary, so the traced runs below start nothing at all.
+    t.cmd(["verify"]).run().success();
     for args in [
         vec![BIN, "verify"],
         vec![BIN, "verify", "--json"],

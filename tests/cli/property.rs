@@ -81,9 +81,10 @@ fn profile_set() -> impl Strategy<Value = ProfileSet> {
                 prop::collection::vec(profile(names), 1..10),
                 any::<prop::sample::Index>(),
                 any::<bool>(),
+                any::<bool>(),
             )
         })
-        .prop_map(|(sessions, mut profiles, pick, strict)| {
+        .prop_map(|(sessions, mut profiles, pick, strict, write_tool)| {
             let mut seen = Vec::new();
             profiles.retain(|p| {
                 let fresh = !seen.contains(&p.name);
@@ -93,6 +94,7 @@ fn profile_set() -> impl Strategy<Value = ProfileSet> {
             let default = pick.get(&profiles).name.clone();
             ProfileSet {
                 strict,
+                write_tool,
                 ..ProfileSet::new(sessions, profiles, Some(&default)).unwrap()
             }
         })
@@ -144,6 +146,7 @@ fn edge_sets() -> Vec<ProfileSet> {
         ProfileSet::new(sessions.clone(), profiles.clone(), None).unwrap(),
         ProfileSet {
             strict: true,
+            write_tool: true,
             ..ProfileSet::new(sessions, profiles, Some("kiro-0")).unwrap()
         },
     ]

@@ -24,13 +24,19 @@ fn verify_json_contract() {
     let run = t.cmd(["verify", "--json"]).run().success();
     assert_eq!(
         run.json(),
-        serde_json::json!({"ok": true, "profiles": ["kiro-readonly", "kiro-dev", "kiro-prod-write"], "findings": [], "strict_default": false})
+        serde_json::json!({"ok": true, "profiles": ["kiro-readonly", "kiro-dev", "kiro-prod-write"], "findings": [], "strict_default": false,
+            "kiro": {"version": "kiro-cli 2.21.3", "engine": "v2", "agent_file": t.agent().display().to_string(), "loads": true}})
     );
     let run = t.cmd(["verify"]).run().success();
     assert_eq!(
         run.stdout,
-        "ok: only kiro-* profiles resolve: kiro-readonly, kiro-dev, kiro-prod-write (default kiro-readonly)\n"
+        format!("kiro: kiro-cli 2.21.3, engine v2, agent {}: loads\n\
+                 ok: only kiro-* profiles resolve: kiro-readonly, kiro-dev, kiro-prod-write (default kiro-readonly)\n", t.agent().display())
     );
+    // Without kiro-cli there is no session to check: verify says nothing of Kiro.
+    fs::remove_file(t.bin().join("kiro-cli")).unwrap();
+    let run = t.cmd(["verify", "--json"]).run().success();
+    assert!(run.json().get("kiro").is_none());
 }
 
 const REMOVED_FIX: &str = "nothing to do: the launch removes it; unset it in your shell to be sure";

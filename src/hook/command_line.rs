@@ -1,0 +1,750 @@
+//! The rules for a shell command line: split it as bash would, see through wrappers
+//! (`env`, `sudo`, `bash -c`, `eval` ...), then judge every simple command: `aws` calls,
+//! the variables the launch set, kiro-aws's own set-up commands, and every path a word
+//! could name.
+
+use std::collections::HashMap;
+
+use crate::hook::expand::{self, Scope};
+use crate::hook::guard::{self, Access, Pat, Pattern, Refusal};
+use crate::hook::shell::{self, Command, Redirect, Word};
+use crate::hook::{aws_call, Context, Decision};
+use crate::launch::environment;
+
+/// How deep `bash -c` and `eval` may nest before the line counts as unreadable.
+const MAX_NESTING: usize = 8;
+
+/// Commands that only read the paths they are given (options considered below).
+const READERS: [&str; 46] = [
+    "cat",
+    "less",
+    "more",
+    "head",
+    "tail",
+    "ls",
+    "stat",
+    "file",
+    "wc",
+    "grep",
+    "egrep",
+    "fgrep",
+    "rg",
+    "ag",
+    "ack",
+    "diff",
+    "cmp",
+    "jq",
+    "yq",
+    "bat",
+    "batcat",
+    "sort",
+    "uniq",
+    "cut",
+    "md5sum",
+    "sha1sum",
+    "sha256sum",
+    "sha512sum",
+    "shasum",
+    "test",
+    "[",
+    "[[",
+    "readlink",
+    "realpath",
+    "basename",
+    "dirname",
+    "du",
+    "tree",
+    "find",
+    "sed",
+    "echo",
+    "printf",
+    "cd",
+    "pushd",
+    "source",
+    ".",
+];
+
+/// Commands that walk into the directories they are given.
+const WALKERS: [&str; 12] = [
+    "find", "rg", "ag", "ack", "tree", "tar", "zip", "7z", "rsync", "cpio", "bsdtar", "fd",
+];
+
+/// Commands that only run the rest of their arguments, and the options of theirs that take
+/// a value.
+const WRAPPERS: [(&str, &[&str]); 20] = [
+    ("command", &[]),
+    ("builtin", &[]),
+    ("exec", &["-a"]),
+    ("nohup", &[]),
+    ("setsid", &[]),
+    ("time", &["-f", "-o"]),
+    ("nice", &["-n"]),
+    ("ionice", &["-c", "-n", "-p"]),
+    ("stdbuf", &["-i", "-o", "-e"]),
+    ("chronic", &[]),
+    ("unbuffer", &[]),
+    (
+        "sudo",
+        &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-R"],
+    ),
+    ("doas", &["-u", "-C"]),
+    ("timeout", &["-s", "-k", "--signal", "--kill-after"]),
+    (
+        "xargs",
+        &[
+            "-I",
+            "-n",
+            "-P",
+            "-d",
+            "-E",
+            "-L",
+            "-s",
+            "-a",
+            "--max-args",
+            "--max-procs",
+        ],
+    ),
+    ("flock", &["-w", "-E", "--timeout"]),
+    ("caffeinate", &["-t", "-w"]),
+    ("strace", &["-o", "-e", "-p", "-s"]),
+    ("ltrace", &["-o", "-e"]),
+    ("systemd-run", &["-p", "-u", "--unit"]),
+];
+
+const SHELLS: [&str; 9] = [
+    "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox",
+];
+
+pub fn judge(line: &str, ctx: &Context) -> Decision {
+    judge_nested(line, ctx, 0)
+}
+
+fn judge_nested(line: &str, ctx: &Context, depth: usize) -> Decision {
+    if depth > MAX_NESTING {
+        return Decision::block(
+            "the command nests `bash -c` or `eval` too deep to check; write it out plainly",
+        );
+    }
+    let script = match shell::parse(line) {
+        Ok(script) => script,
+        Err(shell::Unreadable(why)) => {
+            return Decision::block(format!(
+                "kiro-aws cannot read this command line ({why}); write it out plainly"
+            ))
+        }
+    };
+    let env = |name: &str| ctx.env_var(name);
+    let home = ctx.home.to_string_lossy().into_owned();
+    let cwd = ctx.cwd.to_string_lossy().into_owned();
+    let mut scope = Scope {
+        home: &home,
+        cwd: &cwd,
+        user: ctx.user.as_deref(),
+        env: &env,
+        assigned: HashMap::new(),
+    };
+    let mut judge = Judge {
+        ctx,
+        depth,
+        guard: ctx.guard.clone(),
+        cwds: vec![guard::literal(&cwd)],
+        stdin_shell: false,
+    };
+    // First every variable the line sets, with every value it could have, and every
+    // directory it could change to.
+    for (name, words) in &script.loops {
+        let values = words
+            .iter()
+            .flat_map(|w| expand::expand(w, &scope))
+            .collect();
+        add(&mut scope.assigned, name, values);
+    }
+    for command in &script.commands {
+        for (name, value) in &command.assignments {
+            let values = expand::expand(value, &scope);
+            add(&mut scope.assigned, name, values);
+        }
+        judge.learn(command, &mut scope);
+    }
+    for command in &script.commands {
+        if let Some(refusal) = judge.command(command, &scope) {
+            return refusal;
+        }
+    }
+    if judge.stdin_shell {
+        // A shell reading its commands from a pipe or here-document: what it runs is
+        // some other command's text. Judge every word as if it were a command line.
+        for command in &script.commands {
+            for word in command
+                .words
+                .iter()
+                .chain(command.redirects.iter().map(|r| &r.1))
+            {
+                if let Some(text) = expand::plain(word, &scope) {
+                    if let d @ Decision::Block(_) = judge_nested(&text, ctx, depth + 1) {
+                        return d;
+                    }
+                }
+            }
+        }
+        for body in heredoc_bodies(line) {
+            if let d @ Decision::Block(_) = judge_nested(&body, ctx, depth + 1) {
+                return d;
+            }
+        }
+    }
+    Decision::Allow
+}
+
+fn add(assigned: &mut HashMap<String, Vec<Pattern>>, name: &str, values: Vec<Pattern>) {
+    let entry = assigned.entry(name.to_owned()).or_default();
+    entry.extend(values);
+    if entry.len() > 64 {
+        *entry = vec![vec![Pat::Any]];
+    }
+}
+
+/// The text between each `<<WORD` line and its end, for a shell that reads its stdin.
+fn heredoc_bodies(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let lines: Vec<&str> = line.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        if let Some(at) = lines[i].find("<<") {
+            let rest = lines[i][at + 2..]
+                .trim_start_matches(['-', '<'])
+                .trim_start();
+            let delimiter: String = rest
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !";&|)".contains(*c))
+                .filter(|c| !"'\"\\".contains(*c))
+                .collect();
+            if !delimiter.is_empty() {
+                let mut body = String::new();
+                i += 1;
+                while i < lines.len() && lines[i].trim_start_matches('\t') != delimiter {
+                    body.push_str(lines[i]);
+                    body.push('\n');
+                    i += 1;
+                }
+                out.push(body);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+struct Judge<'a> {
+    ctx: &'a Context,
+    depth: usize,
+    guard: guard::Guard,
+    /// Every directory a relative path could be relative to.
+    cwds: Vec<Pattern>,
+    stdin_shell: bool,
+}
+
+fn basename(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+impl Judge<'_> {
+    /// What a command tells about later ones: directories it changes to, variables it
+    /// sets in ways only running it could tell, `dotglob`.
+    fn learn(&mut self, command: &Command, scope: &mut Scope) {
+        let words: Vec<Option<String>> = command
+            .words
+            .iter()
+            .map(|w| expand::plain(w, scope))
+            .collect();
+        let name = words.first().cloned().flatten();
+        let name = name.as_deref().map(basename);
+        for w in words.iter().flatten() {
+            if w.contains("dotglob") || w.contains("GLOBIGNORE") || w.contains("globstar") {
+                self.guard.dotglob = true;
+            }
+        }
+        if command.assignments.iter().any(|(n, _)| n == "GLOBIGNORE") {
+            self.guard.dotglob = true;
+        }
+        match name {
+            Some("cd" | "pushd") => {
+                let target = command
+                    .words
+                    .iter()
+                    .skip(1)
+                    .find(|w| expand::plain(w, scope).is_none_or(|t| !t.starts_with('-')));
+                match target {
+                    Some(word) => {
+                        for pattern in expand::expand(word, scope) {
+                            let absolute = self.absolute(&pattern);
+                            self.cwds.extend(absolute);
+                        }
+                    }
+                    None => self.cwds.push(guard::literal(scope.home)),
+                }
+            }
+            Some(
+                "read" | "mapfile" | "readarray" | "getopts" | "let" | "printf" | "declare"
+                | "typeset" | "local" | "export" | "readonly",
+            ) => {
+                for word in &words[1..] {
+                    let Some(word) = word else { continue };
+                    let name = word.split('=').next().unwrap_or(word);
+                    if !name.starts_with('-') && is_name(name) {
+                        scope
+                            .assigned
+                            .entry(name.to_owned())
+                            .or_default()
+                            .push(vec![Pat::Any]);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every absolute pattern a pattern could be, from every directory the line may be in.
+    fn absolute(&self, pattern: &Pattern) -> Vec<Pattern> {
+        match pattern.first() {
+            Some(Pat::Char('/')) | Some(Pat::Any) => vec![pattern.clone()],
+            _ => self
+                .cwds
+                .iter()
+                .map(|cwd| {
+                    let mut p = cwd.clone();
+                    p.push(Pat::Char('/'));
+                    p.extend(pattern.iter().cloned());
+                    p
+                })
+                .collect(),
+        }
+    }
+
+    fn command(&mut self, command: &Command, scope: &Scope) -> Option<Decision> {
+        // An unquoted word that expands to nothing is no word at all (`$UNSET aws ...`
+        // runs `aws`).
+        let mut command = command.clone();
+        command.words.retain(|w| {
+            let quoted = w
+                .parts
+                .iter()
+                .any(|p| matches!(p, shell::Part::Text { quoted: true, .. }));
+            quoted || expand::expand(w, scope) != [Vec::new()]
+        });
+        let command = &command;
+        for (name, value) in &command.assignments {
+            if let Some(d) = self.variable_change(name) {
+                return Some(d);
+            }
+            if let Some(d) = self.word(value, scope, Access::Read) {
+                return Some(d);
+            }
+        }
+        for (kind, target) in &command.redirects {
+            let access = match kind {
+                Redirect::Read => Access::Read,
+                Redirect::Write => Access::Write,
+                Redirect::Descriptor | Redirect::HereString => continue,
+            };
+            if let Some(d) = self.word(target, scope, access) {
+                return Some(d);
+            }
+        }
+        let plain: Vec<Option<String>> = command
+            .words
+            .iter()
+            .map(|w| expand::plain(w, scope))
+            .collect();
+        let start = match self.unwrap(command, &plain, scope) {
+            Ok(start) => start,
+            Err(d) => return Some(d),
+        };
+        let name = plain.get(start).cloned().flatten();
+        let name = name.as_deref().map(basename);
+        let args = &plain[(start + 1).min(plain.len())..];
+        if let Some(d) = self.program(name, start, args, command, scope) {
+            return Some(d);
+        }
+        self.paths(name, start, command, scope)
+    }
+
+    /// Skip `env`, `sudo`, `nohup` and the like; judge `env`'s own changes. Returns where
+    /// the real command starts.
+    fn unwrap(
+        &self,
+        command: &Command,
+        plain: &[Option<String>],
+        scope: &Scope,
+    ) -> Result<usize, Decision> {
+        let mut i = 0;
+        while let Some(Some(word)) = plain.get(i) {
+            let name = basename(word);
+            if name == "env" {
+                i += 1;
+                while let Some(arg) = plain.get(i) {
+                    let Some(arg) = arg else {
+                        return Err(Decision::block(
+                            "`env` gets an argument kiro-aws cannot see; write it out plainly",
+                        ));
+                    };
+                    match arg.as_str() {
+                        "-i" | "--ignore-environment" | "-" => {
+                            return Err(Decision::block(
+                                "`env -i` would remove AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE, which the launch set; run the command without it",
+                            ))
+                        }
+                        "-u" | "--unset" => {
+                            if let Some(d) = plain
+                                .get(i + 1)
+                                .and_then(|n| self.variable_change(n.as_deref().unwrap_or("AWS_")))
+                            {
+                                return Err(d);
+                            }
+                            i += 2;
+                        }
+                        "-C" | "--chdir" => i += 2,
+                        "-S" | "--split-string" => {
+                            let text = plain.get(i + 1).cloned().flatten().unwrap_or_default();
+                            if let d @ Decision::Block(_) =
+                                judge_nested(&text, self.ctx, self.depth + 1)
+                            {
+                                return Err(d);
+                            }
+                            i += 2;
+                        }
+                        a if a.starts_with("--unset=") || (a.starts_with("-u") && a.len() > 2) => {
+                            let name = a.trim_start_matches("--unset=").trim_start_matches("-u");
+                            if let Some(d) = self.variable_change(name) {
+                                return Err(d);
+                            }
+                            i += 1;
+                        }
+                        a if a.starts_with('-') => i += 1,
+                        a if shell::assignment(&command.words[i]).is_some() => {
+                            let name = a.split('=').next().unwrap_or(a);
+                            if let Some(d) = self.variable_change(name) {
+                                return Err(d);
+                            }
+                            if let Some(d) = self.word(&command.words[i], scope, Access::Read) {
+                                return Err(d);
+                            }
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                continue;
+            }
+            let Some((_, valued)) = WRAPPERS.iter().find(|(w, _)| *w == name) else {
+                break;
+            };
+            i += 1;
+            while let Some(Some(arg)) = plain.get(i) {
+                if !arg.starts_with('-') || arg == "-" {
+                    break;
+                }
+                i += if valued.contains(&arg.as_str()) { 2 } else { 1 };
+            }
+            if name == "timeout" {
+                // The duration.
+                i += 1;
+            }
+        }
+        Ok(i)
+    }
+
+    /// The rules that depend on which program runs.
+    fn program(
+        &mut self,
+        name: Option<&str>,
+        start: usize,
+        args: &[Option<String>],
+        command: &Command,
+        scope: &Scope,
+    ) -> Option<Decision> {
+        let Some(name) = name else {
+            // The program's name is only known by running the line: the `aws` rules
+            // cannot tell whether they apply.
+            let profile_flag = args
+                .iter()
+                .any(|a| a.as_deref().is_none_or(|a| a.starts_with("--profile")));
+            return profile_flag.then(|| {
+                Decision::block(
+                    "kiro-aws cannot tell which program this runs; name it plainly (for example `aws ... --profile kiro-...`)",
+                )
+            });
+        };
+        let strs = || args.iter().map(|a| a.as_deref()).collect::<Vec<_>>();
+        match name {
+            "aws" | "aws.cmd" => return aws_call::judge_cli(&strs(), self.ctx),
+            n if n.starts_with("python") => {
+                if let Some(at) = args.windows(2).position(|w| {
+                    w[0].as_deref() == Some("-m") && w[1].as_deref() == Some("awscli")
+                }) {
+                    return aws_call::judge_cli(&strs()[at + 2..], self.ctx);
+                }
+            }
+            "kiro-aws" => {
+                let first = args.iter().flatten().find(|a| !a.starts_with('-'));
+                if let Some(sub @ ("init" | "login")) = first.map(String::as_str) {
+                    return Some(Decision::block(format!(
+                        "`kiro-aws {sub}` changes the AWS set-up; only the user runs it: ask them"
+                    )));
+                }
+            }
+            "unset" => {
+                for arg in args {
+                    match arg {
+                        None => {
+                            return Some(Decision::block(
+                                "`unset` gets a name kiro-aws cannot see; write it out plainly",
+                            ))
+                        }
+                        Some(a) if a.starts_with('-') => {}
+                        Some(a) => {
+                            if let Some(d) = self.variable_change(a) {
+                                return Some(d);
+                            }
+                        }
+                    }
+                }
+            }
+            "export" | "declare" | "typeset" | "local" | "readonly" | "read" | "mapfile"
+            | "readarray" | "printf" | "getopts" => {
+                for (i, arg) in args.iter().enumerate() {
+                    let Some(a) = arg else {
+                        return Some(Decision::block(format!(
+                            "`{name}` gets a name kiro-aws cannot see; write it out plainly"
+                        )));
+                    };
+                    let target = a.split('=').next().unwrap_or(a);
+                    if let Some(d) = self.variable_change(target.trim_start_matches(['-', '+'])) {
+                        return Some(d);
+                    }
+                    if a.contains('=') {
+                        if let Some(d) =
+                            self.word(&command.words[start + 1 + i], scope, Access::Read)
+                        {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+            "eval" => return self.nested_line(args, "eval"),
+            "watch" => {
+                let rest: Vec<Option<String>> = args
+                    .iter()
+                    .skip_while(|a| a.as_deref().is_some_and(|a| a.starts_with('-')))
+                    .cloned()
+                    .collect();
+                return self.nested_line(&rest, "watch");
+            }
+            n if SHELLS.contains(&n) => {
+                let mut i = 0;
+                let mut script_given = false;
+                while let Some(arg) = args.get(i) {
+                    match arg.as_deref() {
+                        Some(a)
+                            if a.starts_with('-') && !a.starts_with("--") && a.contains('c') =>
+                        {
+                            return self.nested_line(&args[i + 1..(i + 2).min(args.len())], n);
+                        }
+                        Some("-s") => break,
+                        Some(a) if a.starts_with('-') => {}
+                        _ => {
+                            script_given = true;
+                            break;
+                        }
+                    }
+                    i += 1;
+                }
+                if !script_given {
+                    self.stdin_shell = true;
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn nested_line(&self, args: &[Option<String>], name: &str) -> Option<Decision> {
+        let parts: Option<Vec<&str>> = args.iter().map(|a| a.as_deref()).collect();
+        let Some(parts) = parts else {
+            return Some(Decision::block(format!(
+                "`{name}` runs text kiro-aws cannot see; write the command out plainly"
+            )));
+        };
+        match judge_nested(&parts.join(" "), self.ctx, self.depth + 1) {
+            Decision::Allow => None,
+            blocked => Some(blocked),
+        }
+    }
+
+    fn variable_change(&self, name: &str) -> Option<Decision> {
+        environment::is_guarded(name).then(|| {
+            Decision::block(format!(
+                "do not set or unset {name}: the launch chose the AWS settings (the isolated files and the kiro profile); use `--profile kiro-...` on the aws command instead"
+            ))
+        })
+    }
+
+    /// Every path the command's words could name, judged by what the command does with it.
+    fn paths(
+        &self,
+        name: Option<&str>,
+        start: usize,
+        command: &Command,
+        scope: &Scope,
+    ) -> Option<Decision> {
+        let words: Vec<&Word> = command.words.iter().collect();
+        let plain: Vec<Option<String>> = words.iter().map(|w| expand::plain(w, scope)).collect();
+        let flags: Vec<&str> = plain[start.min(plain.len())..]
+            .iter()
+            .flatten()
+            .filter(|a| a.starts_with('-'))
+            .map(String::as_str)
+            .collect();
+        let recursive = flags.iter().any(|f| {
+            *f == "--recursive"
+                || *f == "--dereference-recursive"
+                || (!f.starts_with("--") && (f.contains('r') || f.contains('R') || f.contains('a')))
+        });
+        let writes_in_place = match name {
+            Some("sed") => flags
+                .iter()
+                .any(|f| f.starts_with("-i") || *f == "--in-place"),
+            Some("sort") => flags
+                .iter()
+                .any(|f| *f == "-o" || f.starts_with("--output")),
+            Some("find") => flags.iter().any(|f| {
+                matches!(
+                    *f,
+                    "-delete"
+                        | "-exec"
+                        | "-execdir"
+                        | "-ok"
+                        | "-okdir"
+                        | "-fprint"
+                        | "-fprint0"
+                        | "-fprintf"
+                        | "-fls"
+                )
+            }),
+            _ => false,
+        };
+        let reader = name.is_some_and(|n| READERS.contains(&n)) && !writes_in_place;
+        let copier = matches!(name, Some("cp" | "scp" | "rsync" | "install" | "ln"));
+        let last = words.len().saturating_sub(1);
+        let walks = name.is_some_and(|n| WALKERS.contains(&n))
+            || (recursive
+                && matches!(
+                    name,
+                    Some(
+                        "grep"
+                            | "egrep"
+                            | "fgrep"
+                            | "ls"
+                            | "cp"
+                            | "scp"
+                            | "zip"
+                            | "chmod"
+                            | "chown"
+                            | "rm"
+                    )
+                ));
+        for (i, word) in words.iter().enumerate() {
+            let access = if i <= start || reader || (copier && i < last) {
+                Access::Read
+            } else {
+                Access::Write
+            };
+            if let Some(d) = self.word(word, scope, access) {
+                return Some(d);
+            }
+            if walks && i > start {
+                let covered = expand::expand(word, scope)
+                    .iter()
+                    .flat_map(|p| self.absolute(&self.strip(p)))
+                    .any(|p| self.guard.covers(&p));
+                if covered {
+                    return Some(Decision::block(format!(
+                        "`{}` walks a directory that holds ~/.aws (the host's credentials); search or copy inside the project directory instead",
+                        shown(word, scope)
+                    )));
+                }
+            }
+        }
+        None
+    }
+
+    /// The refusal for one word used as a path, if any.
+    fn word(&self, word: &Word, scope: &Scope, access: Access) -> Option<Decision> {
+        for pattern in expand::expand(word, scope) {
+            let mut candidates = vec![self.strip(&pattern)];
+            if let Some(eq) = pattern.iter().position(|p| *p == Pat::Char('=')) {
+                candidates.push(self.strip(&pattern[eq + 1..].to_vec()));
+            }
+            for candidate in candidates {
+                for absolute in self.absolute(&candidate) {
+                    if let Some(refusal) = self.judge_path(&absolute, access) {
+                        return Some(refused(refusal, &shown(word, scope)));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// `file://`, `fileb://` and a leading `@` name a file too, and the AWS CLI expands
+    /// a `~` after them.
+    fn strip(&self, pattern: &Pattern) -> Pattern {
+        let mut out = pattern.clone();
+        for prefix in ["fileb://", "file://", "@"] {
+            let p = guard::literal(prefix);
+            if pattern.starts_with(&p) {
+                out = pattern[p.len()..].to_vec();
+                break;
+            }
+        }
+        if out.first() == Some(&Pat::Char('~')) && matches!(out.get(1), None | Some(Pat::Char('/')))
+        {
+            let mut home = guard::literal(&self.ctx.home.to_string_lossy());
+            home.extend(out.drain(1..));
+            out = home;
+        }
+        out
+    }
+
+    fn judge_path(&self, pattern: &Pattern, access: Access) -> Option<Refusal> {
+        if let Some(refusal) = self.guard.judge(pattern, access) {
+            return Some(refusal);
+        }
+        let real = guard::as_path(&guard::normalise(pattern)).and_then(|p| guard::resolved(&p))?;
+        self.guard
+            .judge(&guard::literal(&real.to_string_lossy()), access)
+    }
+}
+
+fn shown(word: &Word, scope: &Scope) -> String {
+    expand::plain(word, scope).unwrap_or_else(|| "(a computed path)".into())
+}
+
+pub fn refused(refusal: Refusal, what: &str) -> Decision {
+    match refusal {
+        Refusal::HostAws => Decision::block(format!(
+            "`{what}` reaches ~/.aws outside ~/.aws/kiro, where the host's credentials and SSO token are; everything you need is in the kiro profiles (`aws --profile kiro-...`)"
+        )),
+        Refusal::KiroWrite => Decision::block(format!(
+            "`{what}` would change kiro-aws's or Kiro's own files under ~/.aws or ~/.kiro; they are read-only to you: write inside the project instead"
+        )),
+    }
+}
+
+fn is_name(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

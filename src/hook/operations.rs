@@ -1,0 +1,68 @@
+//! Which AWS CLI operations only read, which hand out secrets or credentials, and (by
+//! their absence) which change something. The table is data, generated from the AWS CLI's
+//! command table and botocore's service models by `scripts/aws-operations`.
+
+const TABLE: &str = include_str!("../../data/aws-operations.txt");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Read,
+    /// Changes something, or is not in the table (so nothing is assumed).
+    Write,
+    /// Hands out secrets or credentials, whatever its verb.
+    Secret,
+}
+
+pub fn class(service: &str, operation: &str) -> Class {
+    if operation == "help" {
+        return Class::Read;
+    }
+    let key = format!("\n{service} {operation} ");
+    let Some(at) = TABLE.find(&key) else {
+        return Class::Write;
+    };
+    let rest = &TABLE[at + key.len()..];
+    match rest.split('\n').next() {
+        Some("read") => Class::Read,
+        Some("secret") => Class::Secret,
+        _ => Class::Write,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_knows_reads_secrets_and_changes() {
+        for (service, op, class_) in [
+            ("ec2", "describe-instances", Class::Read),
+            ("s3", "ls", Class::Read),
+            ("s3api", "list-objects-v2", Class::Read),
+            ("sts", "get-caller-identity", Class::Read),
+            ("iam", "list-roles", Class::Read),
+            ("ec2", "describe-instance", Class::Write),
+            ("s3", "presign", Class::Secret),
+            ("sts", "get-session-token", Class::Secret),
+            ("sts", "assume-role", Class::Secret),
+            ("ec2", "get-password-data", Class::Secret),
+            ("lambda", "get-function", Class::Secret),
+            ("ec2", "terminate-instances", Class::Write),
+            ("s3", "cp", Class::Write),
+            ("nosuch", "describe-x", Class::Write),
+        ] {
+            assert_eq!(class(service, op), class_, "{service} {op}");
+        }
+        let lines: Vec<&str> = TABLE.lines().filter(|l| !l.starts_with('#')).collect();
+        let mut sorted = lines.clone();
+        sorted.sort_unstable();
+        assert_eq!(lines, sorted, "the table is sorted");
+        for line in lines {
+            let fields: Vec<&str> = line.split(' ').collect();
+            assert!(
+                fields.len() == 3 && ["read", "secret"].contains(&fields[2]),
+                "{line}"
+            );
+        }
+    }
+}

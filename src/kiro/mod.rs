@@ -1,0 +1,177 @@
+//! The Kiro CLI that will run: its version, the engine the session gets, and whether that
+//! engine loads kiro-aws's agent. A session without our agent runs Kiro's default agent
+//! (every tool, none of our rules), so a launch that cannot prove the agent loads is
+//! refused with `kiro_agent_not_loadable`.
+
+pub mod engine;
+pub mod version;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::code::Code;
+use crate::error::Error;
+use crate::install::agent;
+use crate::install::agent::Format;
+use crate::kiro::engine::Engine;
+use crate::paths::Paths;
+
+/// What `verify` reports and the launch checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// What `kiro-cli --version` printed, trimmed.
+    pub version: Option<String>,
+    pub engine: Option<Engine>,
+    pub agent_file: Option<String>,
+    pub loads: bool,
+    /// Why the agent would not load.
+    #[serde(skip)]
+    pub problem: Option<String>,
+}
+
+impl Report {
+    /// The refusal a launch gives when the agent would not load.
+    pub fn refusal(&self) -> Option<Error> {
+        self.problem.as_ref().map(|problem| {
+            Error::new(
+                Code::KiroAgentNotLoadable,
+                format!("{problem}; Kiro would run its default agent, so nothing was launched"),
+            )
+        })
+    }
+}
+
+/// The cache file of Kiro CLI versions.
+pub fn cache_file(paths: &Paths) -> PathBuf {
+    paths.cache_dir.join("kiro-cli-version.json")
+}
+
+/// The engine a session would run, when it can be told (for the JSON dialect to write).
+pub fn engine_of(program: &Path, args: &[OsString], paths: &Paths) -> Option<Engine> {
+    let output = version::detect(program, &cache_file(paths)).ok()?;
+    engine::engine(version::parse(&output)?, args).ok()
+}
+
+/// When the agent files are judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// Before a launch (`verify`): the launch rewrites kiro-aws's own files, so only a
+    /// file that is not kiro-aws's stands in the way.
+    BeforeLaunch,
+    /// Just after the launch wrote them: the file must be there and loadable.
+    Written,
+}
+
+/// Check the session `program chat --agent aws-readonly ARGS` would run from `cwd`.
+pub fn inspect(
+    program: &Path,
+    args: &[OsString],
+    paths: &Paths,
+    cwd: &Path,
+    moment: Moment,
+) -> Report {
+    let mut report = Report {
+        version: None,
+        engine: None,
+        agent_file: None,
+        loads: false,
+        problem: None,
+    };
+    let output = match version::detect(program, &cache_file(paths)) {
+        Ok(output) => output,
+        Err(why) => {
+            report.problem = Some(why);
+            return report;
+        }
+    };
+    report.version = Some(output.clone());
+    let Some(version) = version::parse(&output) else {
+        report.problem = Some(format!(
+            "{} --version printed `{output}`, which names no version kiro-aws can read",
+            program.display()
+        ));
+        return report;
+    };
+    let engine = match engine::engine(version, args) {
+        Ok(engine) => engine,
+        Err(why) => {
+            report.problem = Some(why);
+            return report;
+        }
+    };
+    report.engine = Some(engine);
+    let format = engine.format();
+    let file = match format {
+        Format::Classic | Format::V2 => &paths.agent,
+        Format::Markdown => &paths.agent_markdown,
+    };
+    report.agent_file = Some(file.display().to_string());
+    report.problem = problem(file, format, engine, args, paths, cwd, moment);
+    report.loads = report.problem.is_none();
+    report
+}
+
+fn problem(
+    file: &Path,
+    format: Format,
+    engine: Engine,
+    args: &[OsString],
+    paths: &Paths,
+    cwd: &Path,
+    moment: Moment,
+) -> Option<String> {
+    if args
+        .iter()
+        .any(|a| a == "--agent" || a.to_string_lossy().starts_with("--agent="))
+    {
+        return Some("the arguments passed to kiro-cli choose another agent (--agent)".into());
+    }
+    if let Some(shadow) = workspace_agent(cwd, &paths.home) {
+        return Some(format!(
+            "{} is a workspace agent of the same name, which Kiro loads instead of kiro-aws's",
+            shadow.display()
+        ));
+    }
+    let bytes = match crate::install::atomic_file::read_no_follow(file) {
+        Ok(bytes) => bytes,
+        Err(e) if moment == Moment::BeforeLaunch && e.kind() == std::io::ErrorKind::NotFound => {
+            return None
+        }
+        Err(e) => {
+            return Some(format!(
+                "{}: {e} (the {engine:?} engine loads this file)",
+                file.display()
+            ))
+        }
+    };
+    if moment == Moment::BeforeLaunch && agent::is_managed(&bytes) {
+        return None;
+    }
+    agent::loadable(format, &bytes).err().map(|why| {
+        format!(
+            "{}: {why}, so the {engine:?} engine would drop it",
+            file.display()
+        )
+    })
+}
+
+/// A `.kiro/agents/aws-readonly.*` in the working directory or a directory above it
+/// (the home directory's is the global one, not a workspace's).
+fn workspace_agent(cwd: &Path, home: &Path) -> Option<PathBuf> {
+    for dir in cwd.ancestors() {
+        if dir == home {
+            continue;
+        }
+        for ext in ["json", "md"] {
+            let path = dir
+                .join(".kiro/agents")
+                .join(format!("{}.{ext}", agent::AGENT_NAME));
+            if std::fs::symlink_metadata(&path).is_ok() {
+                return Some(path);
+            }
+        }
+    }
+    None
+}
