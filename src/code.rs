@@ -129,6 +129,7 @@ codes! {
     // Around the isolated files.
     HostModelsPresent = "host_models_present", NotIsolated, "move ~/.aws/models out of ~/.aws (botocore needs no extra models)";
     HostCliAliasPresent = "host_cli_alias_present", NotIsolated, "move ~/.aws/cli/alias away while Kiro runs";
+    TempFileLeft = "temp_file_left", NotIsolated, "run `kiro-aws init`, which removes it";
     BackupPresent = "backup_present", NotIsolated, "read the backup, keep what you need elsewhere, then delete it";
     EnvInherited = "env_inherited", NotIsolated, "nothing to do: the launch removes it; unset it in your shell to be sure";
     EnvReported = "env_reported", NotIsolated, "nothing to do if you expect it: it is kept and changes where AWS traffic goes";

@@ -13,15 +13,13 @@ pub struct Env {
 }
 
 impl Env {
-    /// This process's variables, working directory and home directory.
+    /// This process's variables, working directory and home directory (`$HOME`, only
+    /// when set and absolute: a missing home is an error for the commands that need one,
+    /// never a silent guess at another directory).
     pub fn from_process() -> Env {
         let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
         let cwd = std::env::current_dir().ok();
-        let home = match Self::absolute_home(&vars) {
-            Some(home) => Some(home),
-            // No usable $HOME: the account's home directory, as `dirs` finds it.
-            None => dirs::home_dir().filter(|h| h.is_absolute()),
-        };
+        let home = Self::absolute_home(&vars);
         Env { vars, cwd, home }
     }
 
@@ -66,7 +64,7 @@ impl Env {
         self.cwd.as_deref().unwrap_or(Path::new("/"))
     }
 
-    /// The home directory: `$HOME` when absolute, else the account's.
+    /// The home directory: `$HOME` when set and absolute.
     pub fn home(&self) -> Option<&Path> {
         self.home.as_deref()
     }

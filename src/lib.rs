@@ -7,8 +7,11 @@
 //!   path), `platform` (what differs between Linux and macOS).
 //! - `config/`: the profile model, every validation rule and the AWS-format files.
 //! - `launch/`: the environment the agent gets, finding the program, the plan, the exec.
+//! - `hook/`: the agent's `preToolUse` hook, which judges each tool call (it reads
+//!   the isolated config and the launch's variable rules, nothing else).
 //! - `install/`: what `init` (and every Kiro launch) writes, and the one way files are
 //!   written.
+//! - `kiro/`: which Kiro CLI runs, its engine, and whether that engine loads the agent.
 //! - `verify`: the proof of isolation; it only reads.
 //! - `online/`: the only code that talks to AWS, in a child process.
 //! - `strict/`: the sandbox (Linux only), the broker, the supervisor.

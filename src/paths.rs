@@ -72,7 +72,7 @@ impl Paths {
             }
             None => Err(Error::new(
                 Code::HomeNotFound,
-                "cannot tell the home directory",
+                "HOME is unset, empty or not an absolute path; kiro-aws does not guess another home",
             )),
         }
     }

@@ -121,7 +121,15 @@ fn check_directories(paths: &Paths, findings: &mut Vec<Finding>) {
     let Some(parent) = dir.parent() else {
         return;
     };
-    for ancestor in trust::unsafe_ancestors(parent, &[me, 0]) {
+    // A ~/.aws (or a directory above it) that is a symlink is checked where it leads too.
+    let mut walked = trust::unsafe_ancestors(parent, &[me, 0]);
+    if let Ok(real) = fs::canonicalize(parent) {
+        if real != parent {
+            walked.extend(trust::unsafe_ancestors(&real, &[me, 0]));
+        }
+    }
+    let mut seen = HashSet::new();
+    for ancestor in walked {
         let (path, message) = match ancestor {
             trust::Ancestor::Replaceable { path, uid, mode } => (
                 path,
@@ -142,7 +150,9 @@ fn check_directories(paths: &Paths, findings: &mut Vec<Finding>) {
                 ),
             ),
         };
-        findings.push(Finding::error(Code::DirWritable, display(&path), message));
+        if seen.insert(path.clone()) {
+            findings.push(Finding::error(Code::DirWritable, display(&path), message));
+        }
     }
 }
 
@@ -401,6 +411,15 @@ fn check_fixed_host_paths(paths: &Paths, findings: &mut Vec<Finding>) {
             display(&paths.host_cli_alias),
             "AWS CLI aliases can turn an auto-approved read-only `aws` call into any shell command",
         ));
+    }
+    for file in [&paths.config, &paths.credentials] {
+        for leftover in atomic_file::leftovers(file) {
+            findings.push(Finding::warning(
+                Code::TempFileLeft,
+                display(&leftover),
+                "an interrupted write left this temporary file; the next `kiro-aws init` removes it",
+            ));
+        }
     }
     let Ok(entries) = fs::read_dir(&paths.kiro_dir) else {
         return;

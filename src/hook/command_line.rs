@@ -291,7 +291,7 @@ impl Judge<'_> {
                 for word in &words[1..] {
                     let Some(word) = word else { continue };
                     let name = word.split('=').next().unwrap_or(word);
-                    if !name.starts_with('-') && is_name(name) {
+                    if !name.starts_with('-') && shell::is_name(name) {
                         scope
                             .assigned
                             .entry(name.to_owned())
@@ -739,12 +739,4 @@ pub fn refused(refusal: Refusal, what: &str) -> Decision {
             "`{what}` would change kiro-aws's or Kiro's own files under ~/.aws or ~/.kiro; they are read-only to you: write inside the project instead"
         )),
     }
-}
-
-fn is_name(text: &str) -> bool {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

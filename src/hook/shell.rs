@@ -755,7 +755,8 @@ impl<'a> Parser<'a> {
     }
 }
 
-fn is_name(text: &str) -> bool {
+/// A shell variable name.
+pub fn is_name(text: &str) -> bool {
     let mut chars = text.chars();
     chars
         .next()

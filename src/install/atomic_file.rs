@@ -91,6 +91,39 @@ pub fn symlink_refused(path: &Path) -> Error {
     .at(path)
 }
 
+/// How old a temporary file must be to count as left behind: a write takes milliseconds.
+const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The temporary files an interrupted [`write`] of `path` left beside it
+/// (`.NAME.XXXXXX.tmp`, regular files, older than a write takes).
+pub fn leftovers(path: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Vec::new();
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.starts_with(&prefix)
+                && n.ends_with(".tmp")
+                && n.len() == prefix.len() + 6 + ".tmp".len()
+                && e.file_type().is_ok_and(|t| t.is_file())
+                // One a concurrent kiro-aws is writing right now is not left behind.
+                && e.metadata().ok().and_then(|m| m.modified().ok()).is_some_and(|t| {
+                    t.elapsed().is_ok_and(|age| age >= LEFTOVER_AGE)
+                })
+        })
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
+}
+
 /// Atomically replace `path` with `bytes` at `mode`. With `backup`, the old file is first
 /// hard-linked beside it (`NAME.kiro-aws-backup-N`), so nothing is lost at any instant.
 /// Returns the backup's path when one was made.

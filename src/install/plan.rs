@@ -80,12 +80,7 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
         .filter(|b| config_file::is_managed(b))
         .is_some_and(|b| config_file::parse(&b).strict);
     if let Some(file) = &args.from {
-        let bytes = std::fs::read(file).map_err(|e| {
-            Error::new(
-                Code::TeamFileUnreadable,
-                format!("--from {}: {e}", file.display()),
-            )
-        })?;
+        let bytes = read_team_file(file)?;
         let parsed = config_file::parse(&bytes);
         if !parsed.issues.is_empty() {
             let lines: Vec<String> = parsed
@@ -209,6 +204,57 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
             ),
             _ => bad_problem(problem, &default_origin, "name one of the profiles"),
         })
+}
+
+/// A team file is far smaller than this (10,000 profiles take about 1.2 MiB).
+pub const MAX_TEAM_FILE: u64 = 16 << 20;
+
+/// The bytes of `--from FILE`: a regular file (a FIFO or a device is refused, never read
+/// and never waited on), not empty, at most [`MAX_TEAM_FILE`] bytes.
+fn read_team_file(file: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let unreadable = |why: String| {
+        Error::new(
+            Code::TeamFileUnreadable,
+            format!("--from {}: {why}", file.display()),
+        )
+        .at(file)
+    };
+    let mut opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open(file)
+        .map_err(|e| unreadable(e.to_string()))?;
+    let meta = opened.metadata().map_err(|e| unreadable(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(unreadable("is not a regular file".into()));
+    }
+    if meta.len() > MAX_TEAM_FILE {
+        return Err(unreadable(format!(
+            "is {} bytes; a team file may hold at most {MAX_TEAM_FILE}",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::new();
+    opened
+        .by_ref()
+        .take(MAX_TEAM_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| unreadable(e.to_string()))?;
+    if bytes.len() as u64 > MAX_TEAM_FILE {
+        return Err(unreadable(format!(
+            "grew past {MAX_TEAM_FILE} bytes while being read"
+        )));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::new(
+            Code::TeamFileInvalid,
+            format!("--from {}: the team file is empty", file.display()),
+        )
+        .at(file));
+    }
+    Ok(bytes)
 }
 
 fn parse_profile_flag(flag: &str, session: &str) -> Result<Profile> {
@@ -403,6 +449,11 @@ fn plan_steering(path: &Path, block: &str) -> Result<Planned> {
 pub fn apply(plan: &[Planned], paths: &Paths) -> Result<Vec<Option<PathBuf>>> {
     let mut backups = Vec::new();
     for p in plan {
+        // What an interrupted write of this file left (verify reports it meanwhile).
+        for leftover in atomic_file::leftovers(&p.path) {
+            std::fs::remove_file(&leftover)
+                .map_err(|e| Error::io(&leftover, "remove a temporary file left behind", e))?;
+        }
         if p.action == Action::Unchanged {
             backups.push(None);
             continue;

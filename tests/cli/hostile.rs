@@ -1,7 +1,10 @@
 //! A table of hostile isolated files: each must be refused by `verify` (exit 3) with
-//! exactly the listed error codes.
+//! exactly the listed error codes; and hostile input elsewhere: team files that are no
+//! files, interrupted writes, a missing home, a symlinked ~/.aws.
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use crate::harness::Test;
 
@@ -100,5 +103,111 @@ fn non_utf8_config_is_refused() {
     assert_eq!(
         run.json()["findings"][0]["fix"],
         "rewrite it: `kiro-aws init` with your --profile flags or --from TEAM_FILE (add --force if kiro-aws did not write it)"
+    );
+}
+
+/// A team file that is not a regular file is never read (a FIFO would hang, a device
+/// never ends); one past the size bound or empty is bad input. Exit 2 each time, and
+/// nothing is written.
+#[test]
+fn team_files_are_bounded_regular_files() {
+    let t = Test::new();
+    let fifo = t.root().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let big = t.root().join("big.config");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len((16 << 20) + 1)
+        .unwrap();
+    let empty = t.root().join("empty.config");
+    std::fs::write(&empty, "\n \n").unwrap();
+    for (file, code) in [
+        (fifo.as_path(), "team_file_unreadable"),
+        (Path::new("/dev/zero"), "team_file_unreadable"),
+        (t.root(), "team_file_unreadable"),
+        (big.as_path(), "team_file_unreadable"),
+        (empty.as_path(), "team_file_invalid"),
+    ] {
+        let started = std::time::Instant::now();
+        let run = t
+            .cmd(["init", "--from", file.to_str().unwrap()])
+            .run()
+            .exit(2);
+        assert!(
+            run.stderr.contains(code),
+            "{}: {}",
+            file.display(),
+            run.stderr
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+    assert!(!t.home().join(".aws").exists());
+}
+
+/// A temporary file an interrupted write left is reported by verify and removed by the
+/// next init; a fresh one (a concurrent write in progress) is left alone.
+#[test]
+fn temporary_files_left_by_an_interrupted_write() {
+    let t = Test::new();
+    t.init();
+    let stale = t.home().join(".aws/kiro/.config.Ab12Cd.tmp");
+    std::fs::write(&stale, "[profile prod]\n").unwrap();
+    let status = std::process::Command::new("touch")
+        .args(["-d", "1 hour ago"])
+        .arg(&stale)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let fresh = t.home().join(".aws/kiro/.config.Xy98Zw.tmp");
+    std::fs::write(&fresh, "x").unwrap();
+    let json = t.cmd(["verify", "--json"]).run().success().json();
+    let found: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "temp_file_left")
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, [stale.to_str().unwrap()]);
+    t.init();
+    assert!(!stale.exists());
+    assert!(fresh.exists());
+}
+
+/// HOME unset or empty is an error, not a silent fallback to the account's home.
+#[test]
+fn an_unset_or_empty_home_is_an_error() {
+    let t = Test::new();
+    for home in [None, Some(""), Some("relative/home")] {
+        let mut cmd = t.cmd(["verify"]).command();
+        match home {
+            None => cmd.env_remove("HOME"),
+            Some(h) => cmd.env("HOME", h),
+        };
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{home:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("home_not_found"));
+    }
+}
+
+/// A ~/.aws that is a symlink into a directory anyone can write is checked where it
+/// leads: someone else could replace the isolated files there.
+#[test]
+fn a_symlinked_aws_directory_is_checked_where_it_leads() {
+    let t = Test::new();
+    t.init();
+    let open = t.root().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::rename(t.home().join(".aws"), open.join(".aws")).unwrap();
+    std::os::unix::fs::symlink(open.join(".aws"), t.home().join(".aws")).unwrap();
+    let json = t.cmd(["verify", "--json"]).run().exit(3).json();
+    assert!(
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "dir_writable" && f["path"] == open.to_str().unwrap()),
+        "{json}"
     );
 }
