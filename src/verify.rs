@@ -447,13 +447,13 @@ fn check_environment(inherited: &Env, findings: &mut Vec<Finding>) {
             findings.push(Finding::warning(
                 Code::EnvInherited,
                 format!("${name}"),
-                "is set in this environment; the launch removes it",
+                "is set in this environment; the launch removes it (or sets its own value)",
             ));
-        } else if environment::REPORTED.contains(&name) {
+        } else if environment::is_tls_setting(name) {
             findings.push(Finding::warning(
                 Code::EnvReported,
                 format!("${name}"),
-                "is set and kept: it changes how AWS traffic leaves this machine",
+                "is set and kept in the default mode: it changes where TLS goes or whom it trusts, so whoever it names can read the agent's AWS traffic, the SSO token included",
             ));
         }
     }

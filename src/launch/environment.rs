@@ -9,7 +9,9 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 
-/// Variables that can bypass or redirect the isolated config; removed from every launch.
+/// Variables that can bypass or redirect the isolated config, named: `kiro-aws env`
+/// unsets each of them even when this shell does not carry it, and the tests check each
+/// by name. Every launch removes far more: see [`is_removed`].
 pub const REMOVED: [&str; 27] = [
     // static and session keys
     "AWS_ACCESS_KEY_ID",
@@ -52,12 +54,59 @@ pub const REMOVED: [&str; 27] = [
     "AWS_LOGIN_CACHE_DIRECTORY",
 ];
 
-/// Every `AWS_ENDPOINT_URL_<SERVICE>` is removed as well, and every
-/// `AWS_BEARER_TOKEN_<SERVICE>` (service API keys, such as Bedrock's).
-pub const REMOVED_PREFIXES: [&str; 2] = ["AWS_ENDPOINT_URL_", "AWS_BEARER_TOKEN_"];
+/// The name families AWS clients read their settings from: credentials, profiles, config
+/// files, endpoints, plugins (`AWS_*` and `AWS_SDK_*`; `AMAZON_*`, which the JavaScript
+/// SDK v2 reads keys from; `BOTO_*`; `BOTOCORE_*`, whose plugin variable loads code into
+/// the AWS CLI). Every launch removes every variable of these families but [`KEPT`] and
+/// the ones it sets itself.
+pub const CLIENT_FAMILIES: [&str; 4] = ["AWS_", "AMAZON_", "BOTO_", "BOTOCORE_"];
 
-/// Kept, but worth telling the user about: they change where AWS traffic goes.
-pub const REPORTED: [&str; 3] = ["AWS_CA_BUNDLE", "HTTPS_PROXY", "https_proxy"];
+/// The client variables a launch keeps: they choose a region, an output format, retry
+/// behaviour or AWS's own endpoint variants, never credentials, a profile, a file or
+/// another host; and `AWS_CA_BUNDLE`, which a corporate network may need (reported by
+/// `verify`, like the other variables that change whom TLS trusts).
+pub const KEPT: [&str; 12] = [
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_DEFAULT_OUTPUT",
+    "AWS_PAGER",
+    "AWS_CLI_AUTO_PROMPT",
+    "AWS_CLI_FILE_ENCODING",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+    "AWS_STS_REGIONAL_ENDPOINTS",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_CA_BUNDLE",
+];
+
+/// Whether a launch removes `name` (the variables it sets are replaced, not listed here).
+pub fn is_removed(name: &str) -> bool {
+    CLIENT_FAMILIES.iter().any(|f| name.starts_with(f)) && !KEPT.contains(&name)
+}
+
+/// Variables that change where TLS goes or whom it trusts. Corporate networks need them,
+/// so the default mode keeps them and `verify` says so; the proxy variables in any letter
+/// case (clients differ in which spelling they read).
+pub fn is_tls_setting(name: &str) -> bool {
+    const PROXIES: [&str; 4] = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"];
+    const TRUST: [&str; 6] = [
+        "AWS_CA_BUNDLE",
+        "REQUESTS_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "CURL_CA_BUNDLE",
+        "NODE_EXTRA_CA_CERTS",
+    ];
+    PROXIES.iter().any(|p| p.eq_ignore_ascii_case(name)) || TRUST.contains(&name)
+}
+
+/// A variable the agent's own commands must leave as the launch made it: every client
+/// variable but the region, output, pager and retry settings, and every TLS setting.
+pub fn is_guarded(name: &str) -> bool {
+    (CLIENT_FAMILIES.iter().any(|f| name.starts_with(f)) && !KEPT.contains(&name))
+        || is_tls_setting(name)
+}
 
 /// What the user agent of every call the agent makes contains (CloudTrail's `userAgent`), however the client renders
 /// `AWS_EXECUTION_ENV` (botocore turns the `/` into `-`; the Rust SDK keeps it).
@@ -73,37 +122,10 @@ pub fn execution_env(inherited: Option<&str>) -> String {
     }
 }
 
-/// The name families AWS clients read their settings from: credentials, profiles, config
-/// files, endpoints, plugins. The agent's shell may not set or unset any of them but the
-/// few in [`AGENT_SETTABLE`].
-pub const CLIENT_FAMILIES: [&str; 4] = ["AWS_", "AMAZON_", "BOTO_", "BOTOCORE_"];
-
-/// Client variables that only choose a region, an output format or retry behaviour:
-/// never credentials, a profile, a file or where calls go.
-pub const AGENT_SETTABLE: [&str; 8] = [
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_DEFAULT_OUTPUT",
-    "AWS_PAGER",
-    "AWS_CLI_AUTO_PROMPT",
-    "AWS_MAX_ATTEMPTS",
-    "AWS_RETRY_MODE",
-    "AWS_CLI_FILE_ENCODING",
-];
-
-/// A variable the agent must leave as the launch set it (or removed it).
-pub fn is_guarded(name: &str) -> bool {
-    CLIENT_FAMILIES.iter().any(|f| name.starts_with(f)) && !AGENT_SETTABLE.contains(&name)
-}
-
-pub fn is_removed(name: &str) -> bool {
-    REMOVED.contains(&name) || REMOVED_PREFIXES.iter().any(|p| name.starts_with(p))
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LaunchEnv {
     pub set: BTreeMap<String, String>,
-    /// Sorted; the fixed list plus every inherited `AWS_ENDPOINT_URL_*`.
+    /// Sorted; the named list plus every inherited client variable a launch removes.
     pub unset: Vec<String>,
 }
 
@@ -134,7 +156,7 @@ impl LaunchEnv {
             .chain(
                 inherited
                     .names()
-                    .filter(|name| REMOVED_PREFIXES.iter().any(|p| name.starts_with(p)))
+                    .filter(|name| is_removed(name) && !set.contains_key(*name))
                     .map(str::to_owned),
             )
             .collect();

@@ -168,39 +168,6 @@ pub fn sandbox_config(set: &ProfileSet, exe: &Path, run: &RunDir) -> Result<Stri
     Ok(out)
 }
 
-/// The only `AWS_*` variables strict mode lets in: where the isolated files are, which
-/// profile and region, and how clients behave. Anything else named `AWS_*` could carry a
-/// credential or a way to one, and is dropped there.
-pub const STRICT_ALLOWED: [&str; 17] = [
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_PROFILE",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_EC2_METADATA_DISABLED",
-    "AWS_SDK_LOAD_CONFIG",
-    "AWS_EXECUTION_ENV",
-    "AWS_DEFAULT_OUTPUT",
-    "AWS_PAGER",
-    "AWS_CA_BUNDLE",
-    "AWS_MAX_ATTEMPTS",
-    "AWS_RETRY_MODE",
-    "AWS_CLI_AUTO_PROMPT",
-    "AWS_STS_REGIONAL_ENDPOINTS",
-    "AWS_USE_FIPS_ENDPOINT",
-    "AWS_USE_DUALSTACK_ENDPOINT",
-];
-
-/// The strict sandbox's environment: `env` without any `AWS_*` variable that is not in
-/// [`STRICT_ALLOWED`].
-pub fn strict_only(mut env: BTreeMap<OsString, OsString>) -> BTreeMap<OsString, OsString> {
-    env.retain(|name, _| {
-        let name = name.to_string_lossy();
-        !name.starts_with("AWS_") || STRICT_ALLOWED.contains(&name.as_ref())
-    });
-    env
-}
-
 /// Where the brokers' directories live: `$XDG_RUNTIME_DIR/kiro-aws`, else
 /// `/tmp/kiro-aws-<uid>`.
 fn runtime_dir(inherited: &Env) -> PathBuf {
@@ -276,7 +243,7 @@ pub fn prepare(
     };
     plan::check(&spec)?;
     Ok(Prepared {
-        env: strict_only(launch_env.apply(inherited)),
+        env: launch_env.apply(inherited),
         run,
         spec,
         bwrap,

@@ -53,10 +53,31 @@ pub const MUST_REMOVE: [&str; 27] = [
     "AWS_LOGIN_CACHE_DIRECTORY",
 ];
 
+/// Client variables a launch may keep (region, output, retries, AWS endpoint variants,
+/// the CA bundle), written out here independently of the binary's list.
+pub const MAY_KEEP: [&str; 12] = [
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_DEFAULT_OUTPUT",
+    "AWS_PAGER",
+    "AWS_CLI_AUTO_PROMPT",
+    "AWS_CLI_FILE_ENCODING",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+    "AWS_STS_REGIONAL_ENDPOINTS",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_CA_BUNDLE",
+];
+
+/// Every variable of a family AWS clients read (`AWS_`, `AMAZON_`, `BOTO_`, `BOTOCORE_`)
+/// but those a launch may keep: an allow-list, so a name nobody listed is removed too.
 pub fn must_remove(name: &str) -> bool {
     MUST_REMOVE.contains(&name)
-        || name.starts_with("AWS_ENDPOINT_URL_")
-        || name.starts_with("AWS_BEARER_TOKEN_")
+        || (["AWS_", "AMAZON_", "BOTO_", "BOTOCORE_"]
+            .iter()
+            .any(|f| name.starts_with(f))
+            && !MAY_KEEP.contains(&name))
 }
 
 pub struct Test {

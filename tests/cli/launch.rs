@@ -2,8 +2,16 @@ use std::fs;
 
 use crate::harness::Test;
 
-/// Every variable that must never reach the agent, set to a hostile value.
-const HOSTILE_ENV: [(&str, &str); 15] = [
+/// Every variable that must never reach the agent, set to a hostile value: named ones,
+/// and names of the client families that no list in the binary names.
+const HOSTILE_ENV: [(&str, &str); 22] = [
+    ("AMAZON_ACCESS_KEY_ID", "AKIAHOSTLEAK00000000"),
+    ("AMAZON_SECRET_ACCESS_KEY", "leak"),
+    ("AWS_ACCESS_KEY", "AKIAHOSTLEAK00000000"),
+    ("AWS_SECRET_KEY", "leak"),
+    ("BOTOCORE_EXPERIMENTAL__PLUGINS", "evil=evil_plugin"),
+    ("AWS_CREDENTIAL_PROFILES_FILE", "/home/u/.aws/credentials"),
+    ("AWS_NOBODY_NAMED_THIS", "leak"),
     ("AWS_ACCESS_KEY_ID", "AKIAHOSTLEAK00000000"),
     ("AWS_SECRET_ACCESS_KEY", "leak"),
     ("AWS_SESSION_TOKEN", "leak"),
@@ -186,13 +194,21 @@ fn env_prints_what_a_wrapper_evals_to_the_same_environment() {
         })
     );
     let unset: Vec<String> = serde_json::from_value(json["unset"].clone()).unwrap();
+    let set_by_launch = json["set"].as_object().unwrap();
     let mut expected: Vec<String> = crate::harness::MUST_REMOVE
         .iter()
-        .map(|s| s.to_string())
+        .copied()
+        .chain(
+            HOSTILE_ENV
+                .iter()
+                .map(|(k, _)| *k)
+                .filter(|k| crate::harness::must_remove(k)),
+        )
+        .filter(|k| !set_by_launch.contains_key(*k))
+        .map(str::to_owned)
         .collect();
-    expected.push("AWS_ENDPOINT_URL_SSO".into());
-    expected.push("AWS_BEARER_TOKEN_BEDROCK".into());
     expected.sort();
+    expected.dedup();
     assert_eq!(unset, expected);
 
     // `eval "$(kiro-aws env)"` in a real shell yields exactly the launch environment.

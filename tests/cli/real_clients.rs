@@ -138,3 +138,55 @@ fn aws_cli_cannot_use_a_host_profile() {
     );
     assert!(!run.stderr.contains("AKIAHOSTLEAK"), "{}", run.stderr);
 }
+
+/// A botocore plugin named by `BOTOCORE_EXPERIMENTAL__PLUGINS` is code botocore imports
+/// into every client. No list in kiro-aws names the variable; its family is removed.
+#[test]
+fn a_botocore_plugin_variable_loads_nothing_under_a_launch() {
+    let t = Test::new();
+    t.init();
+    let plugins = t.root().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::write(
+        plugins.join("evilplug.py"),
+        "import os\ndef initialize_client_plugin(client):\n    open(os.environ['MARKER'], 'w').write('loaded')\n",
+    )
+    .unwrap();
+    let marker = t.root().join("marker");
+    let script = "import botocore.session\nbotocore.session.Session().create_client('s3', region_name='us-east-1')\n";
+    let python = venv_bin("python");
+    let python = python.to_str().unwrap();
+    fn with_plugin<'a>(
+        invocation: crate::harness::Invocation<'a>,
+        plugins: &std::path::Path,
+        marker: &std::path::Path,
+    ) -> crate::harness::Invocation<'a> {
+        invocation
+            .env("PYTHONPATH", plugins)
+            .env("MARKER", marker)
+            .env("BOTOCORE_EXPERIMENTAL__PLUGINS", "evil=evilplug")
+    }
+    // Control: without kiro-aws the plugin runs.
+    let control = with_plugin(t.cmd(["verify"]), &plugins, &marker).base_env();
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .env_clear()
+        .envs(&control)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "loaded");
+    std::fs::remove_file(&marker).unwrap();
+    with_plugin(
+        t.cmd(["run", "--", python, "-c", script]),
+        &plugins,
+        &marker,
+    )
+    .run()
+    .success();
+    assert!(!marker.exists(), "the plugin ran under kiro-aws run");
+}

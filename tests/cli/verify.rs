@@ -45,28 +45,42 @@ const REMOVED_FIX: &str = "nothing to do: the launch removes it; unset it in you
 fn inherited_variables_are_warnings_not_errors() {
     let t = Test::new();
     t.init();
-    let run = t
+    let mut invocation = t
         .cmd(["verify", "--json"])
         .env("AWS_ACCESS_KEY_ID", "AKIA")
         .env("AWS_ENDPOINT_URL_STS", "http://x")
-        .env("HTTPS_PROXY", "http://proxy")
-        .run()
-        .success();
-    let findings = run.json()["findings"].clone();
-    assert_eq!(
-        findings,
-        serde_json::json!([
-            {"code": "env_inherited", "severity": "warning", "path": "$AWS_ACCESS_KEY_ID",
-             "message": "is set in this environment; the launch removes it",
-             "fix": REMOVED_FIX},
-            {"code": "env_inherited", "severity": "warning", "path": "$AWS_ENDPOINT_URL_STS",
-             "message": "is set in this environment; the launch removes it",
-             "fix": REMOVED_FIX},
-            {"code": "env_reported", "severity": "warning", "path": "$HTTPS_PROXY",
-             "message": "is set and kept: it changes how AWS traffic leaves this machine",
-             "fix": "nothing to do if you expect it: it is kept and changes where AWS traffic goes"},
-        ])
-    );
+        .env("AWS_REGION", "eu-west-1");
+    let tls = [
+        "HTTPS_PROXY",
+        "Https_Proxy",
+        "all_proxy",
+        "no_proxy",
+        "AWS_CA_BUNDLE",
+        "REQUESTS_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "CURL_CA_BUNDLE",
+        "NODE_EXTRA_CA_CERTS",
+    ];
+    for name in tls {
+        invocation = invocation.env(name, "x");
+    }
+    let findings = invocation.run().success().json()["findings"].clone();
+    let removed = |name: &str| {
+        serde_json::json!({"code": "env_inherited", "severity": "warning", "path": format!("${name}"),
+             "message": "is set in this environment; the launch removes it (or sets its own value)",
+             "fix": REMOVED_FIX})
+    };
+    let mut reported: Vec<&str> = tls.to_vec();
+    reported.sort_unstable();
+    let mut expected = vec![removed("AWS_ACCESS_KEY_ID"), removed("AWS_ENDPOINT_URL_STS")];
+    expected.extend(reported.iter().map(|name| {
+        serde_json::json!({"code": "env_reported", "severity": "warning", "path": format!("${name}"),
+             "message": "is set and kept in the default mode: it changes where TLS goes or whom it trusts, so whoever it names can read the agent's AWS traffic, the SSO token included",
+             "fix": "nothing to do if you expect it: it is kept and changes where AWS traffic goes"})
+    }));
+    expected.sort_by_key(|f| f["path"].as_str().unwrap().to_owned());
+    assert_eq!(findings, serde_json::Value::from(expected));
 }
 
 #[test]
