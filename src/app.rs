@@ -12,7 +12,7 @@ pub fn run(parsed: Parsed, env: &Env) -> Result<Exit> {
             cli::write_completions(shell);
             return Ok(Exit::Success);
         }
-        Parsed::Command(request) => request,
+        Parsed::Command(request) => *request,
     };
     let paths = || Paths::from_env(env);
     match request {

@@ -193,6 +193,10 @@ pub struct InitArgs {
     /// Give the agent the file-writing tool (never for ~/.aws or ~/.kiro)
     #[arg(long)]
     pub allow_write_tool: bool,
+    /// Accept this role although its name looks like an administrator's (admin,
+    /// poweruser, fullaccess); recorded in the isolated config (repeatable)
+    #[arg(long = "allow-role", value_name = "ROLE_NAME")]
+    pub allow_roles: Vec<String>,
     /// Make strict containment the default for every launch (recorded in the isolated config)
     #[arg(long, conflicts_with = "no_strict")]
     pub strict: bool,
@@ -359,7 +363,7 @@ pub struct AuditArgs {
 /// What the command line asks for: a command's request, or the completion script (which
 /// clap itself writes).
 pub enum Parsed {
-    Command(Request),
+    Command(Box<Request>),
     Completions(clap_complete::Shell),
 }
 
@@ -456,7 +460,7 @@ impl Cli {
             },
             Command::Completions { shell } => return Parsed::Completions(shell),
         };
-        Parsed::Command(request)
+        Parsed::Command(Box::new(request))
     }
 }
 
@@ -478,6 +482,7 @@ impl From<InitArgs> for init::Request {
                     None
                 },
                 write_tool: args.allow_write_tool,
+                allow_roles: args.allow_roles,
             },
             dry_run: args.dry_run,
             force: args.force,

@@ -121,6 +121,7 @@ codes! {
     InvalidAccountId = "invalid_account_id", Usage, "an account id is 12 digits";
     InvalidRoleName = "invalid_role_name", Usage, "use the IAM role (permission set) name";
     InvalidRegion = "invalid_region", Usage, "use a region such as us-east-1";
+    RoleTooPowerful = "role_too_powerful", Usage, "use a read-only role (a permission set like ReadOnlyAccess), or accept this very role with `kiro-aws init --allow-role NAME`";
     InvalidOutput = "invalid_output", Usage, "use json, text, table, yaml or yaml-stream";
     NoProfiles = "no_profiles", Usage, "run `kiro-aws init --profile kiro-NAME=ACCOUNT:ROLE ...`";
     DefaultProfileMissing = "default_profile_missing", Usage, "run `kiro-aws init --default-profile kiro-NAME`";

@@ -17,6 +17,9 @@ const STRICT_MARKER: &str = "# kiro-aws:strict = true";
 /// Comment line that gives the agent the file-writing tool (`init --allow-write-tool`).
 /// Only `init`'s flag writes it: from a team file it is ignored.
 const WRITE_TOOL_MARKER: &str = "# kiro-aws:allow-write-tool = true";
+/// Comment line that accepts one role whose name looks like an administrator's
+/// (`init --allow-role NAME`); only `init`'s flag writes it.
+const ALLOW_ROLE_MARKER: &str = "# kiro-aws:allow-role = ";
 
 pub fn is_managed(bytes: &[u8]) -> bool {
     bytes.starts_with(MANAGED_HEADER.as_bytes())
@@ -42,6 +45,9 @@ pub fn render(set: &ProfileSet) -> String {
     if set.write_tool {
         out.push_str(WRITE_TOOL_MARKER);
         out.push('\n');
+    }
+    for role in &set.allowed_roles {
+        let _ = writeln!(out, "{ALLOW_ROLE_MARKER}{role}");
     }
     for session in &set.sessions {
         let _ = write!(
@@ -86,6 +92,8 @@ pub struct Parsed {
     pub strict: bool,
     /// The file carries the write-tool marker.
     pub write_tool: bool,
+    /// The roles its allow-role markers accept.
+    pub allowed_roles: Vec<String>,
     pub issues: Vec<Issue>,
 }
 
@@ -120,14 +128,52 @@ impl Parsed {
         Ok(ProfileSet {
             strict: self.strict,
             write_tool: self.write_tool,
+            allowed_roles: self.allowed_roles,
             ..set
         })
     }
 }
 
 pub fn parse(bytes: &[u8]) -> Parsed {
+    parse_as(bytes, None)
+}
+
+/// A team file: read like the isolated config, but the settings only `init`'s flags may
+/// give (the write tool, accepted roles) are not taken from it; `allowed_roles` are the
+/// roles `--allow-role` accepts.
+pub fn parse_team_file(bytes: &[u8], allowed_roles: &[String]) -> Parsed {
+    parse_as(bytes, Some(allowed_roles))
+}
+
+fn parse_as(bytes: &[u8], team_allowed_roles: Option<&[String]>) -> Parsed {
+    // kiro-aws's own settings are comment lines, which both AWS parsers skip; they are
+    // looked for on every line, even in a file with issues (`init` keeps the strict
+    // default of a config it rewrites).
+    let mut default_profile = None;
+    let mut strict = false;
+    let mut write_tool = false;
+    let mut allowed_roles: Vec<String> = Vec::new();
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        for (i, line) in text.lines().enumerate() {
+            if let Some(name) = line.strip_prefix(DEFAULT_MARKER) {
+                default_profile.get_or_insert_with(|| (name.trim().to_owned(), i + 1));
+            } else if let Some(role) = line.strip_prefix(ALLOW_ROLE_MARKER) {
+                allowed_roles.push(role.trim().to_owned());
+            } else if line.trim_end() == STRICT_MARKER {
+                strict = true;
+            } else if line.trim_end() == WRITE_TOOL_MARKER {
+                write_tool = true;
+            }
+        }
+    }
+    if let Some(allowed) = team_allowed_roles {
+        write_tool = false;
+        allowed_roles = allowed.to_vec();
+    }
+    allowed_roles.sort();
+    allowed_roles.dedup();
     let doc = ini::parse(bytes, FileKind::Config);
-    let (sessions, profiles, model_issues) = profile::from_document(&doc);
+    let (sessions, profiles, model_issues) = profile::from_document(&doc, &allowed_roles);
     let non_kiro_sections = doc
         .sections
         .iter()
@@ -137,23 +183,6 @@ pub fn parse(bytes: &[u8]) -> Parsed {
     let mut issues = doc.issues;
     issues.extend(model_issues);
     issues.sort_by_key(|i| i.line);
-    // kiro-aws's own settings are comment lines, which both AWS parsers skip; they are
-    // looked for on every line, even in a file with issues (`init` keeps the strict
-    // default of a config it rewrites).
-    let mut default_profile = None;
-    let mut strict = false;
-    let mut write_tool = false;
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        for (i, line) in text.lines().enumerate() {
-            if let Some(name) = line.strip_prefix(DEFAULT_MARKER) {
-                default_profile.get_or_insert_with(|| (name.trim().to_owned(), i + 1));
-            } else if line.trim_end() == STRICT_MARKER {
-                strict = true;
-            } else if line.trim_end() == WRITE_TOOL_MARKER {
-                write_tool = true;
-            }
-        }
-    }
     Parsed {
         sessions,
         profiles,
@@ -161,6 +190,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         non_kiro_sections,
         strict,
         write_tool,
+        allowed_roles,
         issues,
     }
 }

@@ -109,6 +109,8 @@ pub struct ProfileSet {
     pub strict: bool,
     /// The agent gets the file-writing tool (`init --allow-write-tool`).
     pub write_tool: bool,
+    /// Roles that look like an administrator's but that `init --allow-role` accepted.
+    pub allowed_roles: Vec<String>,
 }
 
 impl ProfileSet {
@@ -126,6 +128,7 @@ impl ProfileSet {
             default_profile,
             strict: false,
             write_tool: false,
+            allowed_roles: Vec::new(),
         })
     }
 
@@ -303,6 +306,24 @@ fn check_output(output: &str) -> Checked {
 }
 
 /// Every rule a single profile must satisfy.
+/// Words in a role name that say it can do more than read: an administrator's role
+/// renamed as a kiro profile would hand the agent everything.
+pub const POWERFUL_ROLE_WORDS: [&str; 3] = ["admin", "poweruser", "fullaccess"];
+
+/// A role whose name looks like an administrator's is refused, unless it is one of
+/// `allowed` (exactly as `init --allow-role` recorded it).
+pub fn check_role_power(role: &str, allowed: &[String]) -> Checked {
+    let lower = role.to_ascii_lowercase();
+    match POWERFUL_ROLE_WORDS.iter().find(|w| lower.contains(*w)) {
+        Some(word) if !allowed.iter().any(|a| a == role) => Err(Problem::new(
+            Code::RoleTooPowerful,
+            Some("sso_role_name"),
+            format!("role `{role}` looks like it can do more than read (its name holds `{word}`)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub fn check_profile(profile: &Profile) -> Vec<Problem> {
     let mut results = vec![
         check_profile_name(&profile.name),
@@ -348,7 +369,10 @@ pub fn check_session(session: &SsoSession) -> Vec<Problem> {
 
 /// Build the model from a parsed config-format document (the isolated config or a team
 /// file). Sections that break a rule are left out and reported as issues with their line.
-pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issue>) {
+pub fn from_document(
+    doc: &Document,
+    allowed_roles: &[String],
+) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issue>) {
     let mut issues = Vec::new();
     let mut sessions = Vec::new();
     let mut profiles = Vec::new();
@@ -439,7 +463,8 @@ pub fn from_document(doc: &Document) -> (Vec<SsoSession>, Vec<Profile>, Vec<Issu
                     );
                     continue;
                 }
-                for problem in check_profile(&profile) {
+                let power = check_role_power(&profile.role_name, allowed_roles).err();
+                for problem in check_profile(&profile).into_iter().chain(power) {
                     clean = false;
                     report(line_of(&problem), problem);
                 }

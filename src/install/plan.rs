@@ -34,6 +34,9 @@ pub struct Sources {
     /// `--allow-write-tool`: recorded in the isolated config; without it the agent has no
     /// file-writing tool (a team file cannot give it one).
     pub write_tool: bool,
+    /// `--allow-role NAME`s: roles accepted although their names look like an
+    /// administrator's; recorded in the isolated config (a team file cannot add one).
+    pub allow_roles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,7 +84,7 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
         .is_some_and(|b| config_file::parse(&b).strict);
     if let Some(file) = &args.from {
         let bytes = read_team_file(file)?;
-        let parsed = config_file::parse(&bytes);
+        let parsed = config_file::parse_team_file(&bytes, &args.allow_roles);
         if !parsed.issues.is_empty() {
             let lines: Vec<String> = parsed
                 .issues
@@ -150,6 +153,20 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
             p.region = Some(region.clone());
         }
     }
+    for role in &args.allow_roles {
+        profile::check_role_name(role).map_err(|p| {
+            bad_problem(p, "--allow-role", "pass the IAM role (permission set) name")
+        })?;
+    }
+    for p in &profiles {
+        profile::check_role_power(&p.role_name, &args.allow_roles).map_err(|problem| {
+            bad_problem(
+                problem,
+                &format!("profile `{}`", p.name),
+                "use a read-only role, or accept this very role with --allow-role NAME",
+            )
+        })?;
+    }
     if let Some(name) = first_duplicate(profiles.iter().map(|p| p.name.as_str())) {
         return Err(Error::new(
             Code::DuplicateProfile,
@@ -188,10 +205,16 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
     }
     let strict = args.strict.unwrap_or(recorded_strict);
     ProfileSet::new(sessions, profiles, default)
-        .map(|set| ProfileSet {
-            strict,
-            write_tool: args.write_tool,
-            ..set
+        .map(|set| {
+            let mut allowed_roles = args.allow_roles.clone();
+            allowed_roles.sort();
+            allowed_roles.dedup();
+            ProfileSet {
+                strict,
+                write_tool: args.write_tool,
+                allowed_roles,
+                ..set
+            }
         })
         .map_err(|problem| match problem.code {
             Code::NoProfiles => bad(

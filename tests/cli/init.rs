@@ -487,3 +487,78 @@ fn a_team_file_and_session_flags_combine() {
         run.stderr
     );
 }
+
+/// A kiro profile pointing at an administrator's role passes the prefix rule, so the role
+/// name is judged too: refused by init (exit 2) and by verify (exit 3) unless init
+/// recorded that exact role with --allow-role; a team file cannot accept one.
+#[test]
+fn a_role_that_looks_like_an_administrators_is_refused() {
+    let t = Test::new();
+    for role in [
+        "AdministratorAccess",
+        "PowerUserAccess",
+        "S3FullAccess",
+        "my-ADMIN-role",
+    ] {
+        let run = t
+            .cmd([
+                "init",
+                "--sso-start-url",
+                crate::harness::START_URL,
+                "--sso-region",
+                "eu-west-1",
+                "--profile",
+                &format!("kiro-x=111111111111:{role}"),
+            ])
+            .run()
+            .exit(2);
+        assert!(
+            run.stderr.contains("role_too_powerful"),
+            "{role}: {}",
+            run.stderr
+        );
+    }
+    assert!(!t.config().exists());
+    let accept = |extra: &[&str]| {
+        let mut args = vec![
+            "init",
+            "--sso-start-url",
+            crate::harness::START_URL,
+            "--sso-region",
+            "eu-west-1",
+            "--profile",
+            "kiro-x=111111111111:AdministratorAccess",
+        ];
+        args.extend(extra);
+        t.cmd(args).run()
+    };
+    accept(&["--allow-role", "AdministratorAccess"]).success();
+    assert!(fs::read_to_string(t.config())
+        .unwrap()
+        .contains("\n# kiro-aws:allow-role = AdministratorAccess\n"));
+    t.cmd(["verify"]).run().success();
+    // Another spelling of the role is not the role that was accepted.
+    accept(&["--allow-role", "administratoraccess"]).exit(2);
+
+    // A renamed admin role written into the config by hand: verify refuses it.
+    let text = fs::read_to_string(t.config())
+        .unwrap()
+        .replace("# kiro-aws:allow-role = AdministratorAccess\n", "");
+    fs::write(t.config(), &text).unwrap();
+    let json = t.cmd(["verify", "--json"]).run().exit(3).json();
+    assert_eq!(json["findings"][0]["code"], "role_too_powerful", "{json}");
+    t.cmd(["run", "--", "true"]).run().exit(3);
+
+    // A team file that carries the marker itself does not accept the role.
+    let team = t.root().join("team.config");
+    fs::write(
+        &team,
+        text + "# kiro-aws:allow-role = AdministratorAccess\n",
+    )
+    .unwrap();
+    let run = t
+        .cmd(["init", "--from", team.to_str().unwrap()])
+        .run()
+        .exit(2);
+    assert!(run.stderr.contains("role_too_powerful"), "{}", run.stderr);
+}

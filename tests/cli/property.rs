@@ -92,9 +92,24 @@ fn profile_set() -> impl Strategy<Value = ProfileSet> {
                 fresh
             });
             let default = pick.get(&profiles).name.clone();
+            // A random role may happen to spell `admin`: such a set is whole only with
+            // that role accepted, as `init --allow-role` records it.
+            let mut allowed_roles: Vec<String> = profiles
+                .iter()
+                .map(|p| p.role_name.clone())
+                .filter(|r| {
+                    let r = r.to_ascii_lowercase();
+                    ["admin", "poweruser", "fullaccess"]
+                        .iter()
+                        .any(|w| r.contains(w))
+                })
+                .collect();
+            allowed_roles.sort();
+            allowed_roles.dedup();
             ProfileSet {
                 strict,
                 write_tool,
+                allowed_roles,
                 ..ProfileSet::new(sessions, profiles, Some(&default)).unwrap()
             }
         })
@@ -147,6 +162,7 @@ fn edge_sets() -> Vec<ProfileSet> {
         ProfileSet {
             strict: true,
             write_tool: true,
+            allowed_roles: vec!["=,.@".into(), "ReadOnlyAdmin".into()],
             ..ProfileSet::new(sessions, profiles, Some("kiro-0")).unwrap()
         },
     ]

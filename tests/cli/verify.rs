@@ -73,7 +73,10 @@ fn inherited_variables_are_warnings_not_errors() {
     };
     let mut reported: Vec<&str> = tls.to_vec();
     reported.sort_unstable();
-    let mut expected = vec![removed("AWS_ACCESS_KEY_ID"), removed("AWS_ENDPOINT_URL_STS")];
+    let mut expected = vec![
+        removed("AWS_ACCESS_KEY_ID"),
+        removed("AWS_ENDPOINT_URL_STS"),
+    ];
     expected.extend(reported.iter().map(|name| {
         serde_json::json!({"code": "env_reported", "severity": "warning", "path": format!("${name}"),
              "message": "is set and kept in the default mode: it changes where TLS goes or whom it trusts, so whoever it names can read the agent's AWS traffic, the SSO token included",
