@@ -43,15 +43,38 @@ pub struct RunDir {
 impl RunDir {
     /// Create a fresh 0700 directory below `runtime_dir` (itself 0700 and ours).
     pub fn create(runtime_dir: &Path) -> Result<RunDir> {
-        atomic_file::ensure_dir(runtime_dir, 0o700)?;
+        // Someone else's directory (or a link) at this name, planted in a shared /tmp
+        // before the first session, must be neither used nor touched.
+        let unsafe_dir = |why: &str| {
+            Error::new(
+                Code::StrictRunDirUnsafe,
+                format!("{} {why}", runtime_dir.display()),
+            )
+            .at(runtime_dir)
+        };
+        let me = nix::unistd::getuid().as_raw();
+        if let Ok(meta) = std::fs::symlink_metadata(runtime_dir) {
+            if meta.file_type().is_symlink() || !meta.is_dir() {
+                return Err(unsafe_dir(
+                    "is not a directory of its own (a link, or a file)",
+                ));
+            }
+            if meta.uid() != me {
+                return Err(unsafe_dir(&format!(
+                    "belongs to uid {}, not to you",
+                    meta.uid()
+                )));
+            }
+        }
+        atomic_file::ensure_dir(runtime_dir, 0o700)
+            .map_err(|e| unsafe_dir(&format!("cannot be made private: {}", e.message)))?;
         let meta = std::fs::symlink_metadata(runtime_dir)
             .map_err(|e| Error::io(runtime_dir, "inspect", e))?;
-        if meta.uid() != nix::unistd::getuid().as_raw() {
-            return Err(Error::new(
-                Code::IsolationNotProven,
-                format!("{} belongs to another user", runtime_dir.display()),
-            )
-            .with_fix("remove it, or set XDG_RUNTIME_DIR to a directory of your own"));
+        if meta.uid() != me {
+            return Err(unsafe_dir(&format!(
+                "belongs to uid {}, not to you",
+                meta.uid()
+            )));
         }
         remove_stale(runtime_dir);
         let secret = random_hex(32)?;
@@ -221,6 +244,12 @@ pub fn prepare(
         .set
         .insert("AWS_SHARED_CREDENTIALS_FILE".into(), text(&run.credentials));
     let cwd = std::fs::canonicalize(inherited.cwd()).unwrap_or_else(|_| PathBuf::from("/"));
+    let real_home = real(&paths.home)?;
+    let run_path = real(&run.path)?;
+    let needed: Vec<&Path> = [real_home.as_path(), &cwd, &exe, &run_path]
+        .into_iter()
+        .chain(kiro_files.iter().map(PathBuf::as_path))
+        .collect();
     let private_tmp = view::private_tmp();
     let writable = view::writable(&paths.home, &cwd);
     let spec = Spec {
@@ -232,7 +261,7 @@ pub fn prepare(
             inherited,
             &[&paths.home, &cwd, &exe],
         ),
-        masks: view::masks(&paths.home, &aws_dir, hide, inherited)?,
+        masks: view::masks(&paths.home, &aws_dir, hide, inherited, &needed)?,
         aws_dir,
         kiro_files,
         runtime_dir: real(run.path.parent().expect("below the runtime directory"))?,

@@ -123,7 +123,18 @@ pub const OTHER_TOOLS: [&str; 4] = [".awsvault", ".granted", ".config/aws-sso", 
 /// `~/.aws` (so `~/.aws/sso -> /data/sso` does not leave `/data/sso` readable), the
 /// stores of [`OTHER_TOOLS`], every `hide` path (resolved), and the files inherited
 /// credential variables name. Paths inside the real `~/.aws` are covered already.
-pub fn masks(home: &Path, aws_dir: &Path, hide: &[PathBuf], inherited: &Env) -> Result<Vec<Mask>> {
+///
+/// A path found on its own (not a `--hide`) whose real target holds something the
+/// session needs (`needed`: home, working directory, this binary, the isolated files) or
+/// is a system directory is not masked: a planted `~/.aws-sso -> ~` must not stop every
+/// later launch. What it names is still outside `~/.aws`, which stays hidden.
+pub fn masks(
+    home: &Path,
+    aws_dir: &Path,
+    hide: &[PathBuf],
+    inherited: &Env,
+    needed: &[&Path],
+) -> Result<Vec<Mask>> {
     let mut candidates: Vec<PathBuf> = OTHER_TOOLS.iter().map(|p| home.join(p)).collect();
     let mut stack = vec![(aws_dir.to_path_buf(), 0)];
     let mut seen = 0;
@@ -151,6 +162,7 @@ pub fn masks(home: &Path, aws_dir: &Path, hide: &[PathBuf], inherited: &Env) -> 
             }
         }
     }
+    let found = candidates.len();
     for path in hide {
         if std::fs::symlink_metadata(path).is_err() {
             return Err(Error::new(
@@ -172,12 +184,16 @@ pub fn masks(home: &Path, aws_dir: &Path, hide: &[PathBuf], inherited: &Env) -> 
         }
     }
     let mut masks: Vec<Mask> = Vec::new();
-    for candidate in candidates {
+    for (i, candidate) in candidates.into_iter().enumerate() {
+        let explicit = i >= found && i < found + hide.len();
         // A dangling link or a vanished file has nothing to hide now.
         let Ok(real) = std::fs::canonicalize(&candidate) else {
             continue;
         };
         if real.starts_with(aws_dir) || real == Path::new("/") {
+            continue;
+        }
+        if !explicit && (is_system(&real) || needed.iter().any(|n| n.starts_with(&real))) {
             continue;
         }
         let kind = if real.is_dir() {
@@ -233,7 +249,7 @@ mod tests {
         let aws = root.join(".aws");
         std::fs::create_dir_all(aws.join("kiro")).unwrap();
         std::fs::create_dir_all(root.join(".config/aws-sso")).unwrap();
-        let masks = masks(&root, &aws, &[root.join(".config")], &Env::default()).unwrap();
+        let masks = masks(&root, &aws, &[root.join(".config")], &Env::default(), &[]).unwrap();
         assert_eq!(
             masks,
             [Mask {

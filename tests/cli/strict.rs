@@ -958,3 +958,38 @@ fn a_program_that_ignores_the_hangup_is_ended_without_spinning() {
         + usage.ru_stime.tv_usec as f64 / 1e6;
     assert!(cpu < 1.0, "kiro-aws used {cpu:.2} s of CPU while waiting");
 }
+
+/// Hostile leftovers that must not stop or weaken a launch: planted links among the
+/// other credential tools' stores that point at the home directory or the system (they
+/// are not masked, and the launch goes on), and a run directory someone else created
+/// at kiro-aws's name (refused, exit 3, never used).
+#[test]
+fn planted_links_and_a_foreign_run_directory() {
+    let l = laptop();
+    let home = l.t.home();
+    std::os::unix::fs::symlink(&home, home.join(".aws-sso")).unwrap();
+    std::os::unix::fs::symlink("/usr", home.join(".granted")).unwrap();
+    let run = l.strict(&[], "ls /usr/bin/env >/dev/null && cat ~/.aws/config");
+    fails_with(&run, "No such file or directory");
+    assert!(
+        !run.stderr.contains("hide_covers_needed_path"),
+        "{}",
+        run.stderr
+    );
+    l.strict(&[], "test -x /usr/bin/env && test -d ~/.aws-sso/")
+        .success();
+
+    if nix::unistd::geteuid().is_root() {
+        let runtime = l.t.root().join("runtime");
+        let foreign = runtime.join("kiro-aws");
+        std::fs::create_dir_all(&foreign).unwrap();
+        nix::unistd::chown(&foreign, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let run = l
+            .invocation(&[], "true")
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .run()
+            .exit(3);
+        run.stderr_has("error[strict_run_dir_unsafe]");
+        assert!(std::fs::read_dir(&foreign).unwrap().next().is_none());
+    }
+}
