@@ -2,9 +2,11 @@
 //! through, and which of kiro-aws's agent files that engine loads.
 //!
 //! 1.x runs the classic engine (V1); 2.x runs V2 unless `--v3` (2.8 and later) or
-//! `--agent-engine v3`; 3.x runs V3 for interactive chat unless `--v2`, and V2 for a
+//! `--agent-engine v3`, and the classic engine for `--no-interactive` or `--legacy-ui`
+//! (`--classic`); 3.x runs V3 for interactive chat unless `--v2`, and V2 for a
 //! `--no-interactive` run that names no engine. Any other major version has an agent
-//! format kiro-aws does not know.
+//! format kiro-aws does not know. (A 2.x session whose standard input is not a terminal
+//! runs the classic engine too; both engines read the same JSON file.)
 
 use std::ffi::OsString;
 
@@ -64,7 +66,10 @@ fn asked(args: &[OsString]) -> Result<Option<Engine>, String> {
 /// tell (then it cannot tell that the agent loads either).
 pub fn engine(version: Version, args: &[OsString]) -> Result<Engine, String> {
     let asked = asked(args)?;
-    let headless = args.iter().any(|a| a == "--no-interactive");
+    let headless = args
+        .iter()
+        .any(|a| a == "--no-interactive" || a == "--non-interactive");
+    let classic = args.iter().any(|a| a == "--legacy-ui" || a == "--classic");
     match (version.major, asked) {
         (1, None | Some(Engine::V1)) => Ok(Engine::V1),
         (1, Some(_)) => Err(format!(
@@ -74,6 +79,7 @@ pub fn engine(version: Version, args: &[OsString]) -> Result<Engine, String> {
             "Kiro CLI {version} has no V3 engine (it came with 2.8)"
         )),
         (2, Some(engine)) => Ok(engine),
+        (2, None) if headless || classic => Ok(Engine::V1),
         (2, None) => Ok(Engine::V2),
         (3, Some(Engine::V1)) => Err(format!(
             "Kiro CLI {version} retired the classic engine; use --v2 or --v3"
@@ -107,6 +113,8 @@ mod tests {
             ("2.21.3", &["--agent-engine", "v3"], Ok(Engine::V3)),
             ("2.21.3", &["--agent-engine=kas"], Ok(Engine::V3)),
             ("2.21.3", &["--agent-engine", "v1"], Ok(Engine::V1)),
+            ("2.2.1", &["--no-interactive"], Ok(Engine::V1)),
+            ("2.2.1", &["--classic"], Ok(Engine::V1)),
             ("2.21.3", &["--agent-engine", "v9"], Err(())),
             ("3.2.0", &[], Ok(Engine::V3)),
             ("3.2.0", &["--v2"], Ok(Engine::V2)),

@@ -157,18 +157,38 @@ fn problem(
     })
 }
 
-/// A `.kiro/agents/aws-readonly.*` in the working directory or a directory above it
-/// (the home directory's is the global one, not a workspace's).
+/// Another agent Kiro would load under our agent's name: in the working directory's
+/// `.kiro/agents/` (or the legacy `.amazonq/cli-agents/`), which wins over the global
+/// one, or beside ours in `~/.kiro/agents/`. JSON agents are chosen by their `name`
+/// field, whatever the file is called; Markdown agents by their file name.
 fn workspace_agent(cwd: &Path, home: &Path) -> Option<PathBuf> {
-    for dir in cwd.ancestors() {
-        if dir == home {
-            continue;
+    let global = home.join(".kiro/agents");
+    let mut dirs = vec![global.clone()];
+    if cwd != home {
+        dirs.push(cwd.join(".kiro/agents"));
+        dirs.push(cwd.join(".amazonq/cli-agents"));
+    }
+    for dir in dirs {
+        let ours =
+            |name: &str| dir == global && name.starts_with(&format!("{}.", agent::AGENT_NAME));
+        let markdown = dir.join(format!("{}.md", agent::AGENT_NAME));
+        if dir != global && std::fs::symlink_metadata(&markdown).is_ok() {
+            return Some(markdown);
         }
-        for ext in ["json", "md"] {
-            let path = dir
-                .join(".kiro/agents")
-                .join(format!("{}.{ext}", agent::AGENT_NAME));
-            if std::fs::symlink_metadata(&path).is_ok() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten().take(1000) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".json") || ours(&name) {
+                continue;
+            }
+            let path = entry.path();
+            let named_ours = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .is_some_and(|v| v["name"] == agent::AGENT_NAME);
+            if named_ours || name == format!("{}.json", agent::AGENT_NAME) {
                 return Some(path);
             }
         }

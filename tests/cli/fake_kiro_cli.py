@@ -1,12 +1,15 @@
 # The part of the fake `kiro-cli` (the test harness writes its shell front, which answers
 # `--version` and records argv and the environment) that follows Kiro's documented
-# behaviour, written from the documentation, not from Kiro's code. Arguments: the fake's
-# path, its version, then kiro-cli's own arguments. It loads the agent named by `--agent` the way the engine of that version would:
-#   1.x classic (JSON, unknown fields refused), 2.x V2 (JSON, unknown fields ignored,
-#   V3 with --v3 or --agent-engine v3), 3.x V3 (Markdown frontmatter or JSON, dropped
-#   without a `permissions` object holding `rules`; V2 with --v2 or --no-interactive);
-#   a workspace `.kiro/agents/NAME.*` under the working directory wins over the global
-#   one. It writes the agent it loaded (a path, or `default`) to `$0.agent`.
+# behaviour, written from the documentation and the public 2.x source, not copied from
+# Kiro's code. Arguments: the fake's path, its version, then kiro-cli's own arguments.
+# - It loads the agent named by `--agent` the way the engine of that version would:
+#   1.x classic (JSON, unknown fields refused); 2.x V2 (JSON, unknown fields ignored;
+#   V3 with --v3 or --agent-engine v3; classic with --no-interactive or --classic);
+#   3.x V3 (Markdown frontmatter or JSON, dropped without a `permissions` object holding
+#   `rules`; V2 with --v2 or --no-interactive). JSON agents are found by their `name`
+#   field, Markdown agents by file name; the working directory's `.kiro/agents/` wins
+#   over the global one. It writes the agent it loaded (a path, or `default`) to
+#   `$0.agent`.
 # - With `$0.events` present (one JSON tool call a line: {"tool_name", "tool_input"}), it
 #   runs the loaded agent's preToolUse hooks on each the way Kiro's hook runner does:
 #   through the shell with `-c`, the event as JSON on stdin, in the session's working
@@ -51,23 +54,36 @@ if asked:
     engine = {"kas": "v3"}.get(asked, asked)
 elif version[0] == 3 and "--no-interactive" in args:
     engine = "v2"
+elif version[0] == 2 and ({"--no-interactive", "--legacy-ui", "--classic"} & set(args)):
+    engine = "v1"
 name = flag_value("--agent")
 
 
+def agent_dirs():
+    """The workspace's agents directory first (it wins), then the global one."""
+    cwd, home = os.getcwd(), os.environ["HOME"]
+    dirs = [] if cwd == home else [os.path.join(cwd, ".kiro", "agents")]
+    return dirs + [os.path.join(home, ".kiro", "agents")]
+
+
 def candidates(ext):
-    cwd = os.getcwd()
-    home = os.environ["HOME"]
+    """Markdown agents by file name; JSON agents by their `name` field."""
     found = []
-    d = cwd
-    while True:
-        if d != home:
-            found.append(os.path.join(d, ".kiro", "agents", name + ext))
-        parent = os.path.dirname(d)
-        if parent == d:
-            break
-        d = parent
-    found.append(os.path.join(home, ".kiro", "agents", name + ext))
-    return [p for p in found if os.path.exists(p)]
+    for d in agent_dirs():
+        if ext == ".md":
+            p = os.path.join(d, name + ext)
+            if os.path.exists(p):
+                found.append(p)
+            continue
+        for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            p = os.path.join(d, f)
+            if f.endswith(".json"):
+                try:
+                    if json.loads(read(p)).get("name") == name:
+                        found.append(p)
+                except ValueError:
+                    pass
+    return found
 
 
 CLASSIC_FIELDS = {

@@ -32,6 +32,7 @@ fn every_kiro_version_loads_the_agent_written_for_its_engine() {
         ("2.21.3", &[], &json),
         ("2.21.3", &["--v3"], &markdown),
         ("2.21.3", &["--agent-engine", "v3"], &markdown),
+        ("2.21.3", &["--no-interactive"], &json),
         ("3.2.0", &[], &markdown),
         ("3.2.0", &["--v2"], &json),
         ("3.2.0", &["--no-interactive"], &json),
@@ -40,11 +41,9 @@ fn every_kiro_version_loads_the_agent_written_for_its_engine() {
         // The JSON the launch left is the dialect of the engine that read it.
         let agent: serde_json::Value =
             serde_json::from_slice(&fs::read(t.agent()).unwrap()).unwrap();
-        let shell = if version.starts_with('1') {
-            "execute_bash"
-        } else {
-            "shell"
-        };
+        let classic = version.starts_with('1')
+            || (version.starts_with('2') && args.contains(&"--no-interactive"));
+        let shell = if classic { "execute_bash" } else { "shell" };
         assert!(
             agent["tools"].as_array().unwrap().contains(&shell.into()),
             "{version}"
@@ -93,7 +92,7 @@ fn a_session_that_would_run_without_the_agent_is_refused() {
         fs::write(&shadow, "{}").unwrap();
         let run = t
             .cmd(["verify", "--json"])
-            .cwd(&t.work().join("project/sub"))
+            .cwd(&t.work().join("project"))
             .run()
             .exit(3);
         assert!(
@@ -104,6 +103,27 @@ fn a_session_that_would_run_without_the_agent_is_refused() {
         t.cmd(["chat"]).cwd(&t.work().join("project")).run().exit(3);
         assert!(!t.was_launched("kiro-cli"));
         fs::remove_file(&shadow).unwrap();
+    }
+    // A JSON agent is chosen by its `name`, whatever its file is called: one beside ours
+    // or in the workspace under another file name shadows it too.
+    for dir in [
+        t.home().join(".kiro/agents"),
+        t.work().join("project/.kiro/agents"),
+    ] {
+        let other = dir.join("renamed.json");
+        fs::write(&other, r#"{"name": "aws-readonly", "tools": ["*"]}"#).unwrap();
+        let run = t
+            .cmd(["verify", "--json"])
+            .cwd(&t.work().join("project"))
+            .run()
+            .exit(3);
+        assert!(run.stdout.contains("renamed.json"), "{}", run.stdout);
+        fs::write(&other, r#"{"name": "something-else"}"#).unwrap();
+        t.cmd(["verify"])
+            .cwd(&t.work().join("project"))
+            .run()
+            .success();
+        fs::remove_file(&other).unwrap();
     }
 
     // Our Markdown agent replaced by the user's own: the V3 engine would load that one.
