@@ -9,9 +9,23 @@ use crate::error::Exit;
 use crate::hook::{self, event, Context, Decision};
 use crate::paths::Paths;
 
+/// How long a judgement may take. Kiro gives a hook 10 s and then runs the tool anyway,
+/// so a line built to make the judgement slow is blocked well before that.
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub fn run(env: &Env) -> Exit {
-    let decision = std::panic::catch_unwind(|| judge(env)).unwrap_or_else(|_| {
-        Decision::block("kiro-aws hook failed on this call; report it as a bug")
+    let (send, receive) = std::sync::mpsc::channel();
+    let env = env.clone();
+    // The judgement runs on its own thread so that the deadline holds whatever the input;
+    // when it passes, the process exits with the block and the thread with it.
+    let _ = std::thread::Builder::new().spawn(move || {
+        let decision = std::panic::catch_unwind(|| judge(&env)).unwrap_or_else(|_| {
+            Decision::block("kiro-aws hook failed on this call; report it as a bug")
+        });
+        let _ = send.send(decision);
+    });
+    let decision = receive.recv_timeout(DEADLINE).unwrap_or_else(|_| {
+        Decision::block("this command line is too involved to check in time; write it out plainly, in simpler steps")
     });
     match decision {
         Decision::Allow => Exit::Success,
@@ -43,12 +57,14 @@ fn judge(env: &Env) -> Decision {
         Ok(paths) => paths,
         Err(e) => return Decision::block(format!("{e}")),
     };
-    let cwd = event
-        .input
-        .get("cwd")
-        .and_then(serde_json::Value::as_str)
-        .map(Into::into)
-        .or_else(|| event.cwd.clone());
-    let ctx = Context::new(&paths, env, cwd);
+    // The session's directory, then any the call itself names (V2's `working_dir`, V3's
+    // `cwd`): a relative path is judged from each.
+    let mut cwds: Vec<std::path::PathBuf> = event.cwd.iter().cloned().collect();
+    for key in ["working_dir", "cwd"] {
+        if let Some(dir) = event.input.get(key).and_then(serde_json::Value::as_str) {
+            cwds.push(dir.into());
+        }
+    }
+    let ctx = Context::new(&paths, env, cwds);
     hook::decide(&event, &ctx)
 }

@@ -43,6 +43,27 @@ const VALUED: [&str; 10] = [
     "--cli-binary-format",
 ];
 
+/// Read-only subcommands of `aws configure`: they show the isolated config.
+const CONFIGURE_READS: [&str; 3] = ["list", "get", "list-profiles"];
+
+/// Which global option an argument is. The AWS CLI's parser accepts any unambiguous
+/// prefix (`--prof` for `--profile`, `--qu` for `--query`), so a prefix counts as the
+/// option it could abbreviate.
+fn option_of(arg: &str) -> Option<(&'static str, Option<&str>)> {
+    let (name, value) = match arg.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (arg, None),
+    };
+    if name.len() < 3 || !name.starts_with("--") {
+        return None;
+    }
+    VALUED
+        .iter()
+        .find(|o| **o == name)
+        .or_else(|| VALUED.iter().find(|o| o.starts_with(name)))
+        .map(|o| (*o, value))
+}
+
 /// `aws ARGS...`, each argument's value if it can be known. `None` when it may run.
 pub fn judge_cli(args: &[Option<&str>], ctx: &Context) -> Option<Decision> {
     let mut profile: Option<Option<&str>> = None;
@@ -50,21 +71,22 @@ pub fn judge_cli(args: &[Option<&str>], ctx: &Context) -> Option<Decision> {
     let mut i = 0;
     while i < args.len() {
         match args[i] {
-            Some("--profile") => {
-                profile = Some(args.get(i + 1).copied().flatten());
-                i += 2;
-                continue;
-            }
-            Some(a) if a.starts_with("--profile=") => {
-                profile = Some(Some(&a["--profile=".len()..]));
-            }
-            Some(a) if VALUED.contains(&a) => {
-                i += 2;
-                continue;
+            Some(a) if a.starts_with("--") => {
+                if let Some((option, inline)) = option_of(a) {
+                    let value = match inline {
+                        Some(v) => Some(v),
+                        None => {
+                            i += 1;
+                            args.get(i).copied().flatten()
+                        }
+                    };
+                    if option == "--profile" {
+                        profile = Some(value);
+                    }
+                }
             }
             Some(a) if a.starts_with('-') => {}
-            other if positional.len() < 2 => positional.push(other),
-            _ => {}
+            other => positional.push(other),
         }
         i += 1;
     }
@@ -91,13 +113,37 @@ pub fn judge_cli(args: &[Option<&str>], ctx: &Context) -> Option<Decision> {
             Some(Some(p)) => Some(p),
             None => None,
         };
+    if service == "configure" && operation.is_some_and(|op| CONFIGURE_READS.contains(&op)) {
+        return None;
+    }
+    // `aws s3 cp s3://... LOCAL` and `sync` the same way only read from S3.
+    let download = service == "s3"
+        && matches!(operation, Some("cp" | "sync"))
+        && positional.len() >= 4
+        && positional[2..positional.len() - 1]
+            .iter()
+            .all(|p| p.is_some_and(|p| p.starts_with("s3://")))
+        && positional
+            .last()
+            .copied()
+            .flatten()
+            .is_some_and(|dest| !dest.starts_with("s3://"));
+    if download {
+        return match judge(service, Some("ls"), profile, ctx) {
+            Decision::Allow => None,
+            blocked => Some(blocked),
+        };
+    }
     match judge(service, operation, profile, ctx) {
         Decision::Allow => None,
         blocked => Some(blocked),
     }
 }
 
-/// Kiro's AWS tool: `{"service_name","operation_name","profile_name"?,...}`.
+/// Kiro's AWS tool: `{"service_name","operation_name","profile_name"?,"parameters"?,
+/// "positional_args"?,...}`. Kiro turns `parameters` into `--NAME VALUE` options and
+/// appends `positional_args`, so both are judged too: a `profile` parameter is the
+/// profile, and every value is a word of the command line.
 pub fn judge_tool(input: &Value, ctx: &Context) -> Decision {
     let text = |key: &str| input.get(key).and_then(Value::as_str);
     let Some(service) = text("service_name") else {
@@ -107,7 +153,40 @@ pub fn judge_tool(input: &Value, ctx: &Context) -> Decision {
         return Decision::block("the AWS tool call names no operation_name");
     };
     let operation = operation.replace('_', "-").to_ascii_lowercase();
-    judge(service, Some(&operation), text("profile_name"), ctx)
+    // As Kiro runs it: `aws [--profile P] SERVICE OPERATION [positional] [--k v]...`.
+    let mut args: Vec<String> = Vec::new();
+    if let Some(profile) = text("profile_name") {
+        args.push("--profile".into());
+        args.push(profile.to_owned());
+    }
+    args.push(service.to_owned());
+    args.push(operation.clone());
+    for arg in input
+        .get("positional_args")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        args.push(arg.as_str().map_or_else(|| arg.to_string(), str::to_owned));
+    }
+    if let Some(params) = input.get("parameters").and_then(Value::as_object) {
+        for (key, value) in params {
+            let key = key.trim_start_matches('-');
+            args.push(format!("--{key}"));
+            match value {
+                Value::String(s) => args.push(s.clone()),
+                Value::Bool(_) => {}
+                other => args.push(other.to_string()),
+            }
+        }
+    }
+    // The same rules as for the command line `aws ARGS...` (the words' paths included),
+    // with a profile from the parameters winning as it does in the AWS CLI.
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    crate::hook::command_line::judge(&format!("aws {}", quoted.join(" ")), ctx)
 }
 
 fn judge(service: &str, operation: Option<&str>, profile: Option<&str>, ctx: &Context) -> Decision {

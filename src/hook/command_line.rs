@@ -15,7 +15,7 @@ use crate::launch::environment;
 const MAX_NESTING: usize = 8;
 
 /// Commands that only read the paths they are given (options considered below).
-const READERS: [&str; 46] = [
+const READERS: [&str; 40] = [
     "cat",
     "less",
     "more",
@@ -34,7 +34,6 @@ const READERS: [&str; 46] = [
     "diff",
     "cmp",
     "jq",
-    "yq",
     "bat",
     "batcat",
     "sort",
@@ -53,15 +52,10 @@ const READERS: [&str; 46] = [
     "basename",
     "dirname",
     "du",
-    "tree",
     "find",
-    "sed",
     "echo",
     "printf",
     "cd",
-    "pushd",
-    "source",
-    ".",
 ];
 
 /// Commands that walk into the directories they are given.
@@ -116,10 +110,18 @@ const SHELLS: [&str; 9] = [
 ];
 
 pub fn judge(line: &str, ctx: &Context) -> Decision {
-    judge_nested(line, ctx, 0)
+    judge_nested(line, ctx, 0, false)
 }
 
-fn judge_nested(line: &str, ctx: &Context, depth: usize) -> Decision {
+/// How many directories a line may be judged in before any directory counts.
+const MAX_CWDS: usize = 16;
+
+/// `as_data`: the text is some command's data that a shell may run (a pipe into `sh`):
+/// judged as a command line, without looking for shells fed on stdin again.
+fn judge_nested(line: &str, ctx: &Context, depth: usize, as_data: bool) -> Decision {
+    if line.contains('\0') {
+        return Decision::block("the command line holds a NUL byte; write it out plainly");
+    }
     if depth > MAX_NESTING {
         return Decision::block(
             "the command nests `bash -c` or `eval` too deep to check; write it out plainly",
@@ -135,21 +137,41 @@ fn judge_nested(line: &str, ctx: &Context, depth: usize) -> Decision {
     };
     let env = |name: &str| ctx.env_var(name);
     let home = ctx.home.to_string_lossy().into_owned();
-    let cwd = ctx.cwd.to_string_lossy().into_owned();
+    let cwd = ctx.cwds[0].to_string_lossy().into_owned();
     let mut scope = Scope {
         home: &home,
         cwd: &cwd,
         user: ctx.user.as_deref(),
         env: &env,
         assigned: HashMap::new(),
+        ifs: Vec::new(),
     };
+    // `IFS=...` anywhere: its characters split unquoted values too (unknown: all).
+    for command in &script.commands {
+        for (name, value) in &command.assignments {
+            if name == "IFS" {
+                match value.literal() {
+                    Some(chars) => scope.ifs.extend(chars.chars()),
+                    None => scope.ifs.extend("/:,=.-_".chars()),
+                }
+            }
+        }
+    }
     let mut judge = Judge {
         ctx,
         depth,
         guard: ctx.guard.clone(),
-        cwds: vec![guard::literal(&cwd)],
+        cwds: ctx
+            .cwds
+            .iter()
+            .map(|c| guard::literal(&c.to_string_lossy()))
+            .collect(),
         stdin_shell: false,
+        via_xargs: false,
     };
+    for command in &script.commands {
+        judge.learn_options(command, &scope);
+    }
     // First every variable the line sets, with every value it could have, and every
     // directory it could change to.
     for (name, words) in &script.loops {
@@ -166,12 +188,18 @@ fn judge_nested(line: &str, ctx: &Context, depth: usize) -> Decision {
         }
         judge.learn(command, &mut scope);
     }
+    if judge.cwds.len() > 1 {
+        // After a `cd`, `$PWD` and `~+` are wherever the line went.
+        let pwd = judge.cwds.clone();
+        scope.assigned.insert("PWD".into(), pwd);
+        scope.assigned.insert("OLDPWD".into(), vec![vec![Pat::Any]]);
+    }
     for command in &script.commands {
         if let Some(refusal) = judge.command(command, &scope) {
             return refusal;
         }
     }
-    if judge.stdin_shell {
+    if judge.stdin_shell && !as_data {
         // A shell reading its commands from a pipe or here-document: what it runs is
         // some other command's text. Judge every word as if it were a command line.
         for command in &script.commands {
@@ -181,14 +209,14 @@ fn judge_nested(line: &str, ctx: &Context, depth: usize) -> Decision {
                 .chain(command.redirects.iter().map(|r| &r.1))
             {
                 if let Some(text) = expand::plain(word, &scope) {
-                    if let d @ Decision::Block(_) = judge_nested(&text, ctx, depth + 1) {
+                    if let d @ Decision::Block(_) = judge_nested(&text, ctx, depth + 1, true) {
                         return d;
                     }
                 }
             }
         }
         for body in heredoc_bodies(line) {
-            if let d @ Decision::Block(_) = judge_nested(&body, ctx, depth + 1) {
+            if let d @ Decision::Block(_) = judge_nested(&body, ctx, depth + 1, true) {
                 return d;
             }
         }
@@ -242,6 +270,8 @@ struct Judge<'a> {
     /// Every directory a relative path could be relative to.
     cwds: Vec<Pattern>,
     stdin_shell: bool,
+    /// The program gets arguments from `xargs`, which kiro-aws cannot see.
+    via_xargs: bool,
 }
 
 fn basename(name: &str) -> &str {
@@ -257,24 +287,48 @@ impl Judge<'_> {
             .iter()
             .map(|w| expand::plain(w, scope))
             .collect();
-        let name = words.first().cloned().flatten();
+        // `builtin cd`, `command cd`, `sudo -u x cd` ...
+        let start = words
+            .iter()
+            .position(|w| {
+                w.as_deref().is_none_or(|w| {
+                    !matches!(
+                        basename(w),
+                        "builtin" | "command" | "exec" | "nohup" | "time"
+                    )
+                })
+            })
+            .unwrap_or(0);
+        let name = words.get(start).cloned().flatten();
         let name = name.as_deref().map(basename);
         for w in words.iter().flatten() {
             if w.contains("dotglob") || w.contains("GLOBIGNORE") || w.contains("globstar") {
                 self.guard.dotglob = true;
             }
+            if w.contains("nocaseglob") || w.contains("nocasematch") {
+                self.guard.nocase = true;
+            }
         }
         if command.assignments.iter().any(|(n, _)| n == "GLOBIGNORE") {
             self.guard.dotglob = true;
         }
+        if command.assignments.iter().any(|(n, _)| n == "CDPATH")
+            || words
+                .iter()
+                .flatten()
+                .any(|w| w.contains("CDPATH") || w.contains("cdable_vars"))
+        {
+            self.cwds.push(vec![Pat::Any]);
+        }
         match name {
             Some("cd" | "pushd") => {
-                let target = command
-                    .words
-                    .iter()
-                    .skip(1)
-                    .find(|w| expand::plain(w, scope).is_none_or(|t| !t.starts_with('-')));
+                let target = command.words.iter().skip(start + 1).find(|w| {
+                    expand::plain(w, scope).is_none_or(|t| !t.starts_with('-') || t == "-")
+                });
                 match target {
+                    Some(word) if expand::plain(word, scope).as_deref() == Some("-") => {
+                        self.cwds.push(vec![Pat::Any]);
+                    }
                     Some(word) => {
                         for pattern in expand::expand(word, scope) {
                             let absolute = self.absolute(&pattern);
@@ -284,6 +338,8 @@ impl Judge<'_> {
                     None => self.cwds.push(guard::literal(scope.home)),
                 }
             }
+            // Directory changes kiro-aws does not follow: anything may be the directory.
+            Some("popd" | "eval" | "source" | ".") => self.cwds.push(vec![Pat::Any]),
             Some(
                 "read" | "mapfile" | "readarray" | "getopts" | "let" | "printf" | "declare"
                 | "typeset" | "local" | "export" | "readonly",
@@ -302,10 +358,59 @@ impl Judge<'_> {
             }
             _ => {}
         }
+        self.cwds.sort_by_key(|p| format!("{p:?}"));
+        self.cwds.dedup();
+        if self.cwds.len() > MAX_CWDS {
+            self.cwds = vec![vec![Pat::Any]];
+        }
+    }
+
+    /// Options that run a command in another directory (`env -C`, `git -C`, `make -C`,
+    /// `tar -C`): relative paths of the line may be relative to it.
+    fn learn_options(&mut self, command: &Command, scope: &Scope) {
+        for pair in command.words.windows(2) {
+            let flag = expand::plain(&pair[0], scope);
+            let flag = flag.as_deref().unwrap_or("");
+            if matches!(
+                flag,
+                "-C" | "--chdir" | "--directory" | "--cwd" | "--work-tree" | "--git-dir"
+            ) {
+                for pattern in expand::expand(&pair[1], scope) {
+                    let absolute = self.absolute(&pattern);
+                    self.cwds.extend(absolute);
+                }
+            }
+        }
+        for word in &command.words {
+            let text = expand::plain(word, scope).unwrap_or_default();
+            for prefix in ["--chdir=", "--directory=", "--cwd="] {
+                if let Some(dir) = text.strip_prefix(prefix) {
+                    let absolute = self.absolute(&guard::literal(dir));
+                    self.cwds.extend(absolute);
+                }
+            }
+        }
+        if self.cwds.len() > MAX_CWDS {
+            self.cwds = vec![vec![Pat::Any]];
+        }
     }
 
     /// Every absolute pattern a pattern could be, from every directory the line may be in.
     fn absolute(&self, pattern: &Pattern) -> Vec<Pattern> {
+        // `/proc/self/cwd/...`, `/proc/1/root/...`: another name for a directory.
+        if pattern.starts_with(&guard::literal("/proc/")) {
+            let slashes: Vec<usize> = pattern
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| **p == Pat::Char('/'))
+                .map(|(i, _)| i)
+                .collect();
+            let mut out = vec![Pat::Any];
+            if let Some(&at) = slashes.get(3) {
+                out.extend(pattern[at..].iter().cloned());
+            }
+            return vec![out];
+        }
         match pattern.first() {
             Some(Pat::Char('/')) | Some(Pat::Any) => vec![pattern.clone()],
             _ => self
@@ -345,7 +450,15 @@ impl Judge<'_> {
             let access = match kind {
                 Redirect::Read => Access::Read,
                 Redirect::Write => Access::Write,
-                Redirect::Descriptor | Redirect::HereString => continue,
+                Redirect::Descriptor => continue,
+                // Data, which `xargs` or a shell may turn into paths or commands.
+                Redirect::HereString => {
+                    let names_aws = expand::expand(target, scope).iter().any(names_aws_dir);
+                    if names_aws {
+                        return Some(refused(Refusal::HostAws, &shown(target, scope)));
+                    }
+                    continue;
+                }
             };
             if let Some(d) = self.word(target, scope, access) {
                 return Some(d);
@@ -357,7 +470,10 @@ impl Judge<'_> {
             .map(|w| expand::plain(w, scope))
             .collect();
         let start = match self.unwrap(command, &plain, scope) {
-            Ok(start) => start,
+            Ok((start, via_xargs)) => {
+                self.via_xargs = via_xargs;
+                start
+            }
             Err(d) => return Some(d),
         };
         let name = plain.get(start).cloned().flatten();
@@ -376,8 +492,9 @@ impl Judge<'_> {
         command: &Command,
         plain: &[Option<String>],
         scope: &Scope,
-    ) -> Result<usize, Decision> {
+    ) -> Result<(usize, bool), Decision> {
         let mut i = 0;
+        let mut via_xargs = false;
         while let Some(Some(word)) = plain.get(i) {
             let name = basename(word);
             if name == "env" {
@@ -407,7 +524,7 @@ impl Judge<'_> {
                         "-S" | "--split-string" => {
                             let text = plain.get(i + 1).cloned().flatten().unwrap_or_default();
                             if let d @ Decision::Block(_) =
-                                judge_nested(&text, self.ctx, self.depth + 1)
+                                judge_nested(&text, self.ctx, self.depth + 1, false)
                             {
                                 return Err(d);
                             }
@@ -439,6 +556,7 @@ impl Judge<'_> {
             let Some((_, valued)) = WRAPPERS.iter().find(|(w, _)| *w == name) else {
                 break;
             };
+            via_xargs |= name == "xargs";
             i += 1;
             while let Some(Some(arg)) = plain.get(i) {
                 if !arg.starts_with('-') || arg == "-" {
@@ -451,7 +569,7 @@ impl Judge<'_> {
                 i += 1;
             }
         }
-        Ok(i)
+        Ok((i, via_xargs))
     }
 
     /// The rules that depend on which program runs.
@@ -476,13 +594,64 @@ impl Judge<'_> {
             });
         };
         let strs = || args.iter().map(|a| a.as_deref()).collect::<Vec<_>>();
+        let runs_commands = matches!(name, "aws" | "aws.cmd" | "eval" | "kiro-aws")
+            || SHELLS.contains(&name)
+            || name.starts_with("python");
+        if self.via_xargs && runs_commands {
+            return Some(Decision::block(format!(
+                "`xargs {name}` gets arguments kiro-aws cannot see; write the command out plainly"
+            )));
+        }
         match name {
             "aws" | "aws.cmd" => return aws_call::judge_cli(&strs(), self.ctx),
             n if n.starts_with("python") => {
-                if let Some(at) = args.windows(2).position(|w| {
-                    w[0].as_deref() == Some("-m") && w[1].as_deref() == Some("awscli")
-                }) {
-                    return aws_call::judge_cli(&strs()[at + 2..], self.ctx);
+                let module = args
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, a)| match a.as_deref() {
+                        Some("-m") => Some((i + 2, args.get(i + 1).cloned().flatten())),
+                        Some(a) if a.starts_with("-m") && a.len() > 2 => {
+                            Some((i + 1, Some(a[2..].to_owned())))
+                        }
+                        _ => None,
+                    });
+                if let Some((at, Some(m))) = module {
+                    if m == "awscli" {
+                        return aws_call::judge_cli(&strs()[at.min(args.len())..], self.ctx);
+                    }
+                }
+            }
+            "alias" => {
+                for arg in args {
+                    let Some(arg) = arg else {
+                        return Some(Decision::block(
+                            "`alias` gets a value kiro-aws cannot see; write it out plainly",
+                        ));
+                    };
+                    if let Some((_, body)) = arg.split_once('=') {
+                        if let Some(d) = self.nested_line(&[Some(body.to_owned())], "alias") {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+            "find" => {
+                let mut i = 0;
+                while i < args.len() {
+                    if matches!(
+                        args[i].as_deref(),
+                        Some("-exec" | "-execdir" | "-ok" | "-okdir")
+                    ) {
+                        let end = args[i + 1..]
+                            .iter()
+                            .position(|a| matches!(a.as_deref(), Some(";" | "+")))
+                            .map_or(args.len(), |e| i + 1 + e);
+                        if let Some(d) = self.nested_line(&args[i + 1..end], "find -exec") {
+                            return Some(d);
+                        }
+                        i = end;
+                    }
+                    i += 1;
                 }
             }
             "kiro-aws" => {
@@ -513,21 +682,22 @@ impl Judge<'_> {
             "export" | "declare" | "typeset" | "local" | "readonly" | "read" | "mapfile"
             | "readarray" | "printf" | "getopts" => {
                 for (i, arg) in args.iter().enumerate() {
-                    let Some(a) = arg else {
-                        return Some(Decision::block(format!(
-                            "`{name}` gets a name kiro-aws cannot see; write it out plainly"
-                        )));
+                    let word = &command.words[start + 1 + i];
+                    // `export NAME=VALUE`: the name is plain even when the value is not.
+                    let target = match (shell::assignment(word), arg) {
+                        (Some((target, _)), _) => target,
+                        (None, Some(a)) => a.trim_start_matches(['-', '+']).to_owned(),
+                        (None, None) => {
+                            return Some(Decision::block(format!(
+                                "`{name}` gets a name kiro-aws cannot see; write it out plainly"
+                            )))
+                        }
                     };
-                    let target = a.split('=').next().unwrap_or(a);
-                    if let Some(d) = self.variable_change(target.trim_start_matches(['-', '+'])) {
+                    if let Some(d) = self.variable_change(&target) {
                         return Some(d);
                     }
-                    if a.contains('=') {
-                        if let Some(d) =
-                            self.word(&command.words[start + 1 + i], scope, Access::Read)
-                        {
-                            return Some(d);
-                        }
+                    if let Some(d) = self.word(word, scope, Access::Read) {
+                        return Some(d);
                     }
                 }
             }
@@ -540,26 +710,39 @@ impl Judge<'_> {
                     .collect();
                 return self.nested_line(&rest, "watch");
             }
-            n if SHELLS.contains(&n) => {
+            n if SHELLS.contains(&n) || matches!(n, "source" | ".") => {
                 let mut i = 0;
-                let mut script_given = false;
+                let mut reads_stdin = true;
                 while let Some(arg) = args.get(i) {
-                    match arg.as_deref() {
-                        Some(a)
-                            if a.starts_with('-') && !a.starts_with("--") && a.contains('c') =>
-                        {
-                            return self.nested_line(&args[i + 1..(i + 2).min(args.len())], n);
+                    let Some(a) = arg.as_deref() else {
+                        return Some(Decision::block(format!(
+                            "`{n}` gets an argument kiro-aws cannot see; write it out plainly"
+                        )));
+                    };
+                    let cluster = a.len() > 1 && !a.starts_with("--") && a.starts_with(['-', '+']);
+                    if cluster && a[1..].contains('c') && SHELLS.contains(&n) {
+                        return match args.get(i + 1) {
+                            Some(Some(script)) => self.nested_line(&[Some(script.clone())], n),
+                            _ => Some(Decision::block(format!(
+                                "`{n} -c` runs a command kiro-aws cannot see; write it out plainly"
+                            ))),
+                        };
+                    }
+                    match a {
+                        "-o" | "+o" | "-O" | "+O" | "--rcfile" | "--init-file" => i += 2,
+                        "-s" => break,
+                        "--" => {
+                            reads_stdin = args.get(i + 1).is_none_or(|f| is_stdin(f.as_deref()));
+                            break;
                         }
-                        Some("-s") => break,
-                        Some(a) if a.starts_with('-') => {}
-                        _ => {
-                            script_given = true;
+                        _ if cluster || a.starts_with("--") => i += 1,
+                        file => {
+                            reads_stdin = is_stdin(Some(file));
                             break;
                         }
                     }
-                    i += 1;
                 }
-                if !script_given {
+                if reads_stdin {
                     self.stdin_shell = true;
                 }
             }
@@ -575,7 +758,7 @@ impl Judge<'_> {
                 "`{name}` runs text kiro-aws cannot see; write the command out plainly"
             )));
         };
-        match judge_nested(&parts.join(" "), self.ctx, self.depth + 1) {
+        match judge_nested(&parts.join(" "), self.ctx, self.depth + 1, false) {
             Decision::Allow => None,
             blocked => Some(blocked),
         }
@@ -636,7 +819,16 @@ impl Judge<'_> {
         let reader = name.is_some_and(|n| READERS.contains(&n)) && !writes_in_place;
         let copier = matches!(name, Some("cp" | "scp" | "rsync" | "install" | "ln"));
         let last = words.len().saturating_sub(1);
-        let walks = name.is_some_and(|n| WALKERS.contains(&n))
+        let recursive = recursive
+            || flags.iter().any(|f| f.starts_with("--directories=recurse"))
+            || plain.windows(2).any(|w| {
+                matches!(w[0].as_deref(), Some("-d" | "--directories"))
+                    && w[1].as_deref() == Some("recurse")
+            });
+        let git_grep =
+            name == Some("git") && plain.get(start + 1).and_then(|a| a.as_deref()) == Some("grep");
+        let walks = name.is_some_and(|n| WALKERS.contains(&n) || n == "aws" || n == "ln")
+            || git_grep
             || (recursive
                 && matches!(
                     name,
@@ -651,8 +843,29 @@ impl Judge<'_> {
                             | "chmod"
                             | "chown"
                             | "rm"
+                            | "diff"
                     )
                 ));
+        // A walk with no directory named walks the working directory.
+        let rest = &plain[(start + 1).min(plain.len())..];
+        let not_option = |a: &&Option<String>| a.as_deref().is_none_or(|a| !a.starts_with('-'));
+        // find's directories come before its first expression; others' anywhere.
+        let named_dirs = if name == Some("find") {
+            rest.iter().take_while(not_option).count()
+        } else {
+            rest.iter().filter(not_option).count()
+        };
+        let pattern_first =
+            matches!(name, Some("grep" | "egrep" | "fgrep" | "rg" | "ag" | "ack")) || git_grep;
+        if walks
+            && named_dirs <= usize::from(pattern_first)
+            && name != Some("aws")
+            && self.cwds.iter().any(|p| self.guard.covers(p))
+        {
+            return Some(Decision::block(
+                "this walks the working directory, which holds ~/.aws (the host's credentials); search or copy inside the project directory instead",
+            ));
+        }
         for (i, word) in words.iter().enumerate() {
             let access = if i <= start || reader || (copier && i < last) {
                 Access::Read
@@ -681,6 +894,11 @@ impl Judge<'_> {
     /// The refusal for one word used as a path, if any.
     fn word(&self, word: &Word, scope: &Scope, access: Access) -> Option<Decision> {
         for pattern in expand::expand(word, scope) {
+            // `.aws` written as a directory anywhere in a word, whatever comes before it
+            // (`%s/.aws/credentials` for printf, a prefix only running the line tells).
+            if names_aws_dir(&pattern) {
+                return Some(refused(Refusal::HostAws, &shown(word, scope)));
+            }
             let mut candidates = vec![self.strip(&pattern)];
             if let Some(eq) = pattern.iter().position(|p| *p == Pat::Char('=')) {
                 candidates.push(self.strip(&pattern[eq + 1..].to_vec()));
@@ -717,6 +935,12 @@ impl Judge<'_> {
     }
 
     fn judge_path(&self, pattern: &Pattern, access: Access) -> Option<Refusal> {
+        // A part only running the line could tell may stand for anything; it is judged
+        // only beside text that names one of the protected directories (`$(x)/.aws`),
+        // not on its own (`"$(cat msg)"`).
+        if pattern.contains(&Pat::Any) && !names_protected_dir(pattern) {
+            return None;
+        }
         if let Some(refusal) = self.guard.judge(pattern, access) {
             return Some(refusal);
         }
@@ -739,4 +963,36 @@ pub fn refused(refusal: Refusal, what: &str) -> Decision {
             "`{what}` would change kiro-aws's or Kiro's own files under ~/.aws or ~/.kiro; they are read-only to you: write inside the project instead"
         )),
     }
+}
+
+/// `/dev/stdin` and the like: a script read from standard input.
+fn is_stdin(file: Option<&str>) -> bool {
+    matches!(
+        file,
+        None | Some("-" | "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0")
+    )
+}
+
+/// The components of a pattern, split at its literal slashes.
+fn components(pattern: &Pattern) -> Vec<&[Pat]> {
+    pattern.split(|p| *p == Pat::Char('/')).collect()
+}
+
+/// A literal `.aws` directory in the word whose next component is not `kiro`.
+fn names_aws_dir(pattern: &Pattern) -> bool {
+    let parts = components(pattern);
+    let dot_aws = guard::literal(".aws");
+    let kiro = guard::literal("kiro");
+    parts.iter().enumerate().any(|(i, c)| {
+        *c == dot_aws.as_slice() && parts.get(i + 1).is_none_or(|next| *next != kiro.as_slice())
+    })
+}
+
+/// Whether a component without an unknown part could be `.aws` or `.kiro`.
+fn names_protected_dir(pattern: &Pattern) -> bool {
+    let probe = guard::Guard::probe();
+    components(pattern)
+        .iter()
+        .filter(|c| !c.contains(&Pat::Any) && !c.is_empty())
+        .any(|c| probe.component_matches(c, ".aws") || probe.component_matches(c, ".kiro"))
 }

@@ -20,16 +20,22 @@ pub enum Tool {
 }
 
 impl Tool {
+    /// Any spelling: snake_case, camelCase, any letter case (`execute_bash`, `executeBash`).
     pub fn from_name(name: &str) -> Tool {
-        match name.to_ascii_lowercase().as_str() {
-            "aws" | "use_aws" => Tool::Aws,
-            "shell" | "execute_bash" | "execute_cmd" | "execute_pwsh" | "run_command" | "bash" => {
+        let key: String = name
+            .chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        match key.as_str() {
+            "aws" | "useaws" => Tool::Aws,
+            "shell" | "executebash" | "executecmd" | "executepwsh" | "runcommand" | "bash" => {
                 Tool::Shell
             }
-            "read" | "fs_read" | "read_file" | "list_directory" => Tool::Read,
-            "write" | "fs_write" | "str_replace" | "fs_append" | "delete_file" => Tool::Write,
-            "glob" | "file_search" => Tool::Glob,
-            "grep" | "grep_search" => Tool::Grep,
+            "read" | "fsread" | "readfile" | "listdirectory" => Tool::Read,
+            "write" | "fswrite" | "strreplace" | "fsappend" | "deletefile" => Tool::Write,
+            "glob" | "filesearch" => Tool::Glob,
+            "grep" | "grepsearch" => Tool::Grep,
             _ => Tool::Other,
         }
     }

@@ -20,6 +20,8 @@ pub struct Scope<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// Variables the line itself assigns: every value it could have.
     pub assigned: HashMap<String, Vec<Pattern>>,
+    /// Characters the line makes word separators (`IFS=...`), beside whitespace.
+    pub ifs: Vec<char>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,7 +111,30 @@ fn tilde(name: &str, scope: &Scope) -> Pattern {
     }
 }
 
+/// Each value, and each of its fields: an unquoted expansion is split into several words
+/// at whitespace and at what `IFS=` named (`X="a $HOME/.aws/x"; cat $X`).
+fn with_fields(values: Vec<Pattern>, ifs: &[char]) -> Vec<Pattern> {
+    let mut out = values.clone();
+    for value in values {
+        let fields: Vec<&[Pat]> = value
+            .split(|p| match p {
+                Pat::Char(c) => c.is_whitespace() || ifs.contains(c),
+                _ => false,
+            })
+            .filter(|f| !f.is_empty())
+            .collect();
+        if fields.len() > 1 {
+            out.extend(fields.into_iter().map(<[Pat]>::to_vec));
+        }
+    }
+    out
+}
+
 fn variable(name: &str, scope: &Scope) -> Vec<Pattern> {
+    with_fields(raw_variable(name, scope), &scope.ifs)
+}
+
+fn raw_variable(name: &str, scope: &Scope) -> Vec<Pattern> {
     if let Some(values) = scope.assigned.get(name) {
         return values.clone();
     }
@@ -132,7 +157,12 @@ fn variable(name: &str, scope: &Scope) -> Vec<Pattern> {
 
 /// A glob as a tool takes it (no quoting): `*`, `?` and `[...]` are globs.
 pub fn glob_text(text: &str) -> Pattern {
-    globbed(&text.chars().map(|c| (c, false)).collect::<Vec<_>>())
+    let mut out = globbed(&text.chars().map(|c| (c, false)).collect::<Vec<_>>());
+    // A tool's `**` crosses directories.
+    while let Some(i) = out.windows(2).position(|w| w == [Pat::Star, Pat::Star]) {
+        out.splice(i..i + 2, [Pat::Any]);
+    }
+    out
 }
 
 /// Unquoted `*`, `?` and `[...]` become globs; everything else is literal.
@@ -164,6 +194,9 @@ fn globbed(chars: &[(char, bool)]) -> Pattern {
 
 /// `[...]` after its `[`: the class and how many characters it used.
 fn class(chars: &[(char, bool)]) -> Option<(Pat, usize)> {
+    // A class is short; a `[` without its `]` nearby is a literal `[` (and no rescan of
+    // the whole word for each one).
+    let chars = &chars[..chars.len().min(256)];
     let mut i = 0;
     let negated = matches!(chars.first(), Some(('!' | '^', false)));
     if negated {
@@ -285,6 +318,7 @@ mod tests {
             user: Some("dev"),
             env: &env,
             assigned: HashMap::new(),
+            ifs: Vec::new(),
         };
         let script = parse(line).unwrap();
         let last = script.commands.last().unwrap();

@@ -42,6 +42,8 @@ pub struct Guard {
     kiro: Vec<String>,
     /// Whether `*` may match a leading dot (the script turned on `dotglob`).
     pub dotglob: bool,
+    /// Whether globs ignore letter case (the script turned on `nocaseglob`).
+    pub nocase: bool,
 }
 
 /// Why a path is refused.
@@ -82,6 +84,7 @@ impl Guard {
             aws,
             kiro,
             dotglob: false,
+            nocase: false,
         }
     }
 
@@ -141,6 +144,22 @@ impl Guard {
         })
     }
 
+    /// A guard for matching components only (no protected places).
+    pub fn probe() -> Guard {
+        Guard {
+            aws: Vec::new(),
+            kiro: Vec::new(),
+            dotglob: true,
+            nocase: true,
+        }
+    }
+
+    /// Whether one path component's pattern could match `name`.
+    pub fn component_matches(&self, component: &[Pat], name: &str) -> bool {
+        let pattern: Pattern = component.to_vec();
+        accepts(&pattern, &self.feed(&pattern, name))
+    }
+
     fn feed(&self, pattern: &Pattern, text: &str) -> Vec<usize> {
         let mut states = closure(pattern, vec![0]);
         let mut previous = '/';
@@ -160,11 +179,16 @@ impl Guard {
         for &s in states {
             let Some(p) = pattern.get(s) else { continue };
             match p {
-                Pat::Char(x) if *x == c => next.push(s + 1),
+                Pat::Char(x) if *x == c || (self.nocase && x.eq_ignore_ascii_case(&c)) => {
+                    next.push(s + 1)
+                }
                 Pat::Star if c != '/' && !hidden => next.push(s),
                 Pat::One if c != '/' && !hidden => next.push(s + 1),
                 Pat::Class { set, negated } if c != '/' && !hidden => {
-                    let inside = set.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c));
+                    let cases = [c, c.to_ascii_lowercase(), c.to_ascii_uppercase()];
+                    let inside = cases[..if self.nocase { 3 } else { 1 }]
+                        .iter()
+                        .any(|c| set.iter().any(|(lo, hi)| (*lo..=*hi).contains(c)));
                     if inside != *negated {
                         next.push(s + 1);
                     }

@@ -49,7 +49,9 @@ pub struct Recorded {
 /// environment and the isolated config (read only when a rule needs it).
 pub struct Context {
     pub home: PathBuf,
-    pub cwd: PathBuf,
+    /// The session's working directory first, then any other the tool call names (a
+    /// shell call's `working_dir` or `cwd`): relative paths are judged from each.
+    pub cwds: Vec<PathBuf>,
     pub user: Option<String>,
     pub guard: Guard,
     vars: Vec<(String, String)>,
@@ -58,14 +60,16 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(paths: &Paths, env: &Env, cwd: Option<PathBuf>) -> Context {
-        let cwd = cwd
-            .filter(|c| c.is_absolute())
-            .unwrap_or_else(|| env.cwd().to_owned());
+    pub fn new(paths: &Paths, env: &Env, cwds: Vec<PathBuf>) -> Context {
+        let mut cwds: Vec<PathBuf> = cwds.into_iter().filter(|c| c.is_absolute()).collect();
+        if cwds.is_empty() {
+            cwds.push(env.cwd().to_owned());
+        }
+        cwds.dedup();
         Context {
             guard: Guard::new(&paths.home),
             home: paths.home.clone(),
-            cwd,
+            cwds,
             user: env
                 .get_str("USER")
                 .or_else(|| env.get_str("LOGNAME"))
@@ -145,32 +149,36 @@ pub fn decide(event: &Event, ctx: &Context) -> Decision {
                     "this agent has no file-writing tool (`kiro-aws init --allow-write-tool` gives it one); show the user the change instead",
                 );
             }
-            judge_paths(input, ctx, Access::Write, false)
+            judge_paths(input, ctx, Access::Write, false, false)
         }
-        Tool::Glob | Tool::Grep => judge_paths(input, ctx, Access::Read, true),
-        Tool::Read => judge_paths(input, ctx, Access::Read, false),
-        Tool::Other => match input.get("cli_command").and_then(Value::as_str) {
-            // The AWS API MCP server's `call_aws`: an AWS CLI command line.
-            Some(line) => command_line::judge(line, ctx),
-            None => judge_paths(input, ctx, Access::Read, false),
-        },
+        Tool::Glob | Tool::Grep => judge_paths(input, ctx, Access::Read, true, false),
+        Tool::Read => judge_paths(input, ctx, Access::Read, false, false),
+        Tool::Other => {
+            // The AWS API MCP server's `call_aws` (an AWS CLI command line), or any tool
+            // that takes a shell command.
+            for key in ["cli_command", "command", "cmd"] {
+                if let Some(line) = input.get(key).and_then(Value::as_str) {
+                    if let d @ Decision::Block(_) = command_line::judge(line, ctx) {
+                        return d;
+                    }
+                }
+            }
+            judge_paths(input, ctx, Access::Read, false, true)
+        }
     }
 }
 
 /// Keys whose values name files or directories, in any tool's input.
 fn is_path_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    key == "path"
-        || key == "paths"
-        || key.ends_with("_path")
-        || key.ends_with("_paths")
-        || key.ends_with("path")
+    key.ends_with("path")
         || key.ends_with("paths")
+        || key.ends_with("dir")
+        || key.ends_with("file")
         || matches!(
             key.as_str(),
             "file"
                 | "files"
-                | "dir"
                 | "directory"
                 | "cwd"
                 | "source"
@@ -181,61 +189,97 @@ fn is_path_key(key: &str) -> bool {
         )
 }
 
-fn path_strings<'a>(value: &'a Value, under_path_key: bool, out: &mut Vec<&'a str>) {
+/// The strings of a tool's input that name paths: every one under a path-like key, and,
+/// for a tool whose input is not known (`loose`), any other that starts like one (`/`,
+/// `~`, `file://`).
+fn path_strings<'a>(value: &'a Value, under_path_key: bool, loose: bool, out: &mut Vec<&'a str>) {
     match value {
-        Value::String(s) if under_path_key => out.push(s),
+        Value::String(s)
+            if under_path_key
+                || (loose
+                    && (s.starts_with('/') || s.starts_with('~') || s.starts_with("file://"))) =>
+        {
+            out.push(s)
+        }
         Value::Array(items) => items
             .iter()
-            .for_each(|v| path_strings(v, under_path_key, out)),
+            .for_each(|v| path_strings(v, under_path_key, loose, out)),
         Value::Object(map) => {
             for (key, v) in map {
-                path_strings(v, is_path_key(key), out);
+                path_strings(v, is_path_key(key), loose, out);
             }
         }
         _ => {}
     }
 }
 
-fn judge_paths(input: &Value, ctx: &Context, access: Access, search: bool) -> Decision {
-    let mut paths = Vec::new();
-    path_strings(input, false, &mut paths);
-    let pattern_text = input.get("pattern").and_then(Value::as_str);
-    for text in paths {
-        let text = text.strip_prefix("file://").unwrap_or(text);
-        let expanded = match text.strip_prefix('~') {
-            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
-                format!("{}{rest}", ctx.home.display())
-            }
-            _ => text.to_owned(),
-        };
-        let absolute = if expanded.starts_with('/') {
-            expanded
-        } else {
-            format!("{}/{expanded}", ctx.cwd.display())
-        };
-        let mut pattern = guard::literal(&absolute);
-        if let Some(reason) = ctx.guard.judge(&pattern, access) {
-            return command_line::refused(reason, text);
+/// A path as a tool takes it, made absolute: `file://` dropped, `~` expanded, relative
+/// ones from each of the session's directories.
+fn tool_paths(text: &str, ctx: &Context) -> Vec<String> {
+    let text = text.strip_prefix("file://").unwrap_or(text);
+    let expanded = match text.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            format!("{}{rest}", ctx.home.display())
         }
-        if let Some(real) = guard::resolved(std::path::Path::new(&absolute)) {
-            if let Some(reason) = ctx
-                .guard
-                .judge(&guard::literal(&real.to_string_lossy()), access)
-            {
+        _ => text.to_owned(),
+    };
+    if expanded.starts_with('/') {
+        vec![expanded]
+    } else {
+        ctx.cwds
+            .iter()
+            .map(|cwd| format!("{}/{expanded}", cwd.display()))
+            .collect()
+    }
+}
+
+fn judge_paths(
+    input: &Value,
+    ctx: &Context,
+    access: Access,
+    search: bool,
+    loose: bool,
+) -> Decision {
+    let mut paths = Vec::new();
+    path_strings(input, false, loose, &mut paths);
+    let pattern_text = ["pattern", "query", "includePattern", "include"]
+        .iter()
+        .find_map(|k| input.get(*k).and_then(Value::as_str));
+    // A glob tool may take a whole path as its pattern.
+    if let Some(glob) = pattern_text.filter(|g| g.starts_with('/') || g.starts_with('~')) {
+        for absolute in tool_paths(glob, ctx) {
+            if let Some(reason) = ctx.guard.judge(&expand::glob_text(&absolute), access) {
+                return command_line::refused(reason, glob);
+            }
+        }
+    }
+    if search && input.get("path").is_none() {
+        paths.push(".");
+    }
+    for text in paths {
+        for absolute in tool_paths(text, ctx) {
+            let mut pattern = guard::literal(&absolute);
+            if let Some(reason) = ctx.guard.judge(&pattern, access) {
                 return command_line::refused(reason, text);
             }
-        }
-        if search {
-            if ctx.guard.covers(&pattern) {
-                return Decision::block(format!(
-                    "`{text}` holds ~/.aws (the host's credentials); search inside the project directory instead"
-                ));
+            if let Some(real) = guard::resolved(std::path::Path::new(&absolute)) {
+                let real = guard::literal(&real.to_string_lossy());
+                if let Some(reason) = ctx.guard.judge(&real, access) {
+                    return command_line::refused(reason, text);
+                }
             }
-            if let Some(glob) = pattern_text {
-                pattern.push(guard::Pat::Char('/'));
-                pattern.extend(expand::glob_text(glob));
-                if let Some(reason) = ctx.guard.judge(&pattern, access) {
-                    return command_line::refused(reason, glob);
+            if search {
+                if ctx.guard.covers(&pattern) {
+                    return Decision::block(format!(
+                        "`{text}` holds ~/.aws (the host's credentials); search inside the project directory instead"
+                    ));
+                }
+                if let Some(glob) = pattern_text {
+                    pattern.push(guard::Pat::Char('/'));
+                    pattern.extend(expand::glob_text(glob));
+                    if let Some(reason) = ctx.guard.judge(&pattern, access) {
+                        return command_line::refused(reason, glob);
+                    }
                 }
             }
         }

@@ -14,7 +14,8 @@ pub enum Class {
 }
 
 pub fn class(service: &str, operation: &str) -> Class {
-    if operation == "help" {
+    // `help`, and AWS CLI v2's own read-only commands, which v1's table lacks.
+    if operation == "help" || matches!((service, operation), ("logs", "tail" | "start-live-tail")) {
         return Class::Read;
     }
     let key = format!("\n{service} {operation} ");

@@ -605,6 +605,9 @@ impl<'a> Parser<'a> {
 
     /// The commands inside `${...}` or `$((...))`: only their substitutions run.
     fn scan_substitutions(&mut self, text: &str) -> Result<(), Unreadable> {
+        if self.depth >= MAX_DEPTH {
+            return Err(Unreadable("substitutions nest too deep"));
+        }
         let mut inner = Parser::new(text, self.depth + 1, self.script);
         let mut scratch = Word::default();
         while let Some(c) = inner.peek() {
@@ -745,6 +748,19 @@ impl<'a> Parser<'a> {
                         .ok()
                         .and_then(char::from_u32)
                     {
+                        // bash ends the string at a NUL: the rest of the quote is dropped.
+                        Some('\0') => {
+                            while let Some(c) = self.peek() {
+                                self.pos += 1;
+                                if c == '\'' {
+                                    return Ok(out);
+                                }
+                                if c == '\\' {
+                                    self.pos += 1;
+                                }
+                            }
+                            return Err(Unreadable("a $'...' quote is not closed"));
+                        }
                         Some(decoded) => out.push(decoded),
                         None => return Err(Unreadable("a $'...' escape names no character")),
                     }

@@ -380,3 +380,42 @@ fn the_hook_answers_zero_or_two_and_nothing_else() {
     assert!(help.contains("hook"), "{help}");
     let _ = BIN;
 }
+
+/// Lines built to make the judgement slow are answered (blocked, or allowed when they are
+/// harmless) well inside Kiro's 10 s: Kiro runs the tool when a hook times out.
+#[test]
+fn the_hook_answers_in_time_whatever_the_line() {
+    let t = Test::new();
+    t.init();
+    let cds: String = (b'a'..=b'p')
+        .map(|c| format!("cd {}; ", c as char))
+        .collect();
+    let lines = [
+        format!("{cds}cat ~/.aws/credentials"),
+        format!("cat {}", "[".repeat(50_000)),
+        format!("echo {}x{}", "${x:-".repeat(20_000), "}".repeat(20_000)),
+        format!("cat {}", "$(x)/".repeat(50_000)),
+        "a;".repeat(500_000),
+        format!("echo {}", "a ".repeat(500_000)),
+        format!("echo {}", "{a,b}".repeat(100_000)),
+        format!("cat ~/{}", "*".repeat(200_000)),
+    ];
+    for line in lines {
+        let event = json!({"hook_event_name": "preToolUse", "cwd": t.work(), "tool_name": "shell",
+                           "tool_input": {"command": line}})
+        .to_string();
+        let started = std::time::Instant::now();
+        let (code, _) = hook(&t, event.as_bytes());
+        let took = started.elapsed();
+        assert!(code == 0 || code == 2, "{code}");
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "{took:?} for {}",
+            &line[..40]
+        );
+    }
+    let event = json!({"hook_event_name": "preToolUse", "cwd": t.work(), "tool_name": "shell",
+                       "tool_input": {"command": format!("{cds}cat ~/.aws/credentials")}})
+    .to_string();
+    assert_eq!(hook(&t, event.as_bytes()).0, 2);
+}
