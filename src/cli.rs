@@ -14,7 +14,8 @@ const AFTER_HELP: &str = "\
 Files (under $HOME):
   .aws/kiro/config              only kiro-* SSO profiles (0600, directory 0700)
   .aws/kiro/credentials         empty (0600)
-  .kiro/agents/aws-readonly.json  the read-only agent
+  .kiro/agents/aws-readonly.json  the read-only agent (Kiro CLI classic and V2 engines)
+  .kiro/agents/aws-readonly.md    the same agent (Kiro CLI V3 engine, Kiro IDE)
   .kiro/steering/AGENTS.md      your file; kiro-aws owns only its marked block
 
 Exit codes:

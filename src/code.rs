@@ -154,6 +154,7 @@ codes! {
     StrictBwrapMissing = "strict_bwrap_missing", NotIsolated, "install bubblewrap (`sudo apt-get install bubblewrap`), or set KIRO_AWS_BWRAP to its path";
     StrictSandboxFailed = "strict_sandbox_failed", NotIsolated, "read bwrap's message; user namespaces must be allowed for it";
     StrictBwrapUntrusted = "strict_bwrap_untrusted", NotIsolated, "use the system's bwrap (/usr/bin/bwrap, owned by root)";
+    StrictCwdShared = "strict_cwd_shared", NotIsolated, "start the session in your project directory (a directory of its own below /tmp works too)";
     StrictRunDirUnsafe = "strict_run_dir_unsafe", NotIsolated, "remove that directory (another user made it), or set XDG_RUNTIME_DIR to a private directory of your own";
     StrictAwsDirSymlink = "strict_aws_dir_symlink", NotIsolated, "replace the ~/.aws link with the directory it points to";
     StrictLandlockMissing = "strict_landlock_missing", NotIsolated, "update the kernel to Linux 6.12 or later, with Landlock enabled (lsm=...,landlock)";

@@ -98,7 +98,14 @@ pub fn bwrap_args(spec: &Spec, status_fd: RawFd, argv: &[OsString]) -> Vec<OsStr
     push(&[&"--ro-bind", &spec.exe, &spec.exe]);
     // A program that lives in a temporary directory stays visible (read-only) in the
     // private one.
-    let in_tmp = |p: &&OsString| spec.private_tmp.iter().any(|t| Path::new(p).starts_with(t));
+    // (Bound alone, and not when a bound tools directory already holds it: binding onto
+    // a symlink there, a virtualenv's `python`, would fail.)
+    let in_tmp = |p: &&OsString| {
+        let p = Path::new(p);
+        spec.private_tmp.iter().any(|t| p.starts_with(t))
+            && !spec.tmp_tools.iter().any(|t| p.starts_with(t))
+            && !spec.writable.iter().any(|w| p.starts_with(w))
+    };
     if let Some(program) = argv.first().filter(in_tmp) {
         push(&[&"--ro-bind", program, program]);
     }

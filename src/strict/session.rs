@@ -250,6 +250,13 @@ pub fn prepare(
         .into_iter()
         .chain(kiro_files.iter().map(PathBuf::as_path))
         .collect();
+    if let Some(why) = view::shared_cwd(&cwd) {
+        return Err(Error::new(
+            Code::StrictCwdShared,
+            format!("{why}; a strict session there would reach what runs outside"),
+        )
+        .at(&cwd));
+    }
     let private_tmp = view::private_tmp();
     let writable = view::writable(&paths.home, &cwd);
     let spec = Spec {

@@ -65,6 +65,9 @@ pub fn tmp_tools(
     let dirs: Vec<PathBuf> = std::env::split_paths(path_var)
         .filter_map(|p| std::fs::canonicalize(p).ok())
         .filter(|p| p.is_dir())
+        // A temporary directory itself on `PATH` is not bound back: it would bring every
+        // socket in it. Nor is a directory that holds one.
+        .filter(|p| !private.contains(p) && !holds_socket(p))
         .filter_map(|p| {
             let tmp = private.iter().find(|t| p.starts_with(t))?;
             let parent = p.parent().filter(|q| q.starts_with(tmp) && q != tmp);
@@ -82,6 +85,49 @@ fn outermost(mut dirs: Vec<PathBuf>) -> Vec<PathBuf> {
     let all = dirs.clone();
     dirs.retain(|d| !all.iter().any(|o| o != d && d.starts_with(o)));
     dirs
+}
+
+/// Directories whose contents other programs share: the sockets of tmux, screen, X11,
+/// editors, session buses and agents live there. Inside the sandbox they are private or
+/// hidden, and never come back, whatever the working directory or `PATH`.
+pub const SHARED: [&str; 5] = ["/tmp", "/var/tmp", "/run", "/var/run", "/dev/shm"];
+
+/// Whether `dir` holds a Unix socket directly.
+fn holds_socket(dir: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .take(10_000)
+            .any(|e| e.file_type().is_ok_and(|t| t.is_socket()))
+    })
+}
+
+/// Why a strict session cannot start in `cwd` (resolved): a shared directory itself, a
+/// directory below `/run` or `/dev/shm`, or a directory below `/tmp` that holds a socket.
+/// Bound into the sandbox, any of these would bring other programs' sockets with it.
+pub fn shared_cwd(cwd: &Path) -> Option<String> {
+    let shared: Vec<PathBuf> = SHARED
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    if shared.iter().any(|s| s == cwd) {
+        return Some(format!(
+            "{} is shared with every other program",
+            cwd.display()
+        ));
+    }
+    let runtime = [Path::new("/run"), Path::new("/dev/shm")];
+    if runtime.iter().any(|r| cwd.starts_with(r)) {
+        return Some(format!(
+            "{} is below a runtime directory, where services keep their sockets",
+            cwd.display()
+        ));
+    }
+    if shared.iter().any(|s| cwd.starts_with(s)) && holds_socket(cwd) {
+        return Some(format!("{} holds another program's socket", cwd.display()));
+    }
+    None
 }
 
 /// The private temporary directories that exist here.

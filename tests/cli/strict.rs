@@ -993,3 +993,82 @@ fn planted_links_and_a_foreign_run_directory() {
         assert!(std::fs::read_dir(&foreign).unwrap().next().is_none());
     }
 }
+
+/// The host's temporary and runtime directories never come back inside, whatever the
+/// working directory or `PATH`: a socket of a program outside (tmux's, here a listener of
+/// the test's) stays out of reach, a working directory that would bring it is refused
+/// (exit 3), and a tool on `PATH` below `/tmp` (a virtualenv's `python`) still runs.
+#[test]
+fn the_hosts_tmp_and_its_sockets_stay_outside() {
+    let l = laptop();
+    let shared = tempfile::Builder::new()
+        .prefix("kiro-aws-test-tmux-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let socket = shared.path().join("default");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let connect = format!(
+        "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n    s.connect('{}')\n    print('CONNECTED')\nexcept OSError as e:\n    print('refused', e)\n",
+        socket.display()
+    );
+    let python = venv_bin("python");
+    let python = python.to_str().unwrap();
+    let run_in = |cwd: &Path, path: Option<String>| {
+        let mut invocation =
+            l.t.cmd(["run", "--strict", "--", python, "-c", &connect])
+                .aws(&l.stub)
+                .cwd(cwd);
+        if let Some(path) = path {
+            invocation = invocation.env("PATH", path);
+        }
+        invocation.run()
+    };
+    // Control: outside the sandbox the socket answers.
+    assert!(std::os::unix::net::UnixStream::connect(&socket).is_ok());
+    for cwd in [Path::new("/tmp"), shared.path()] {
+        let run = run_in(cwd, None);
+        assert_eq!(run.status, 3, "{}: {}", cwd.display(), run.stderr);
+        run.stderr_has("error[strict_cwd_shared]");
+    }
+    for path in [
+        format!("/tmp:{}", l.t.path_var()),
+        format!("{}:{}", shared.path().display(), l.t.path_var()),
+    ] {
+        let run = run_in(&l.t.work(), Some(path.clone()));
+        assert!(
+            run.stdout.contains("refused"),
+            "{path}: {}{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(!run.stdout.contains("CONNECTED"));
+    }
+    // A virtualenv below /tmp on PATH, its `python` a symlink: still runs inside.
+    let venv = tempfile::Builder::new()
+        .prefix("kiro-aws-test-venv-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let made = std::process::Command::new(python)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(venv.path().join("v"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bin = venv.path().join("v/bin");
+    let run =
+        l.t.cmd([
+            "run",
+            "--strict",
+            "--",
+            "python",
+            "-c",
+            "import sys; print(sys.prefix)",
+        ])
+        .aws(&l.stub)
+        .env("PATH", format!("{}:{}", bin.display(), l.t.path_var()))
+        .run();
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("kiro-aws-test-venv-"), "{}", run.stdout);
+    drop(listener);
+}
