@@ -88,6 +88,21 @@ pub fn verify(paths: &Paths, inherited: &Env) -> Report {
     }
 }
 
+/// The system-wide boto config.
+const SYSTEM_BOTO_CONFIG: &str = "/etc/boto.cfg";
+
+/// Outside $HOME, readable by anyone, and read by botocore's credential chain: the
+/// system boto config cannot be hidden from the agent, only reported.
+fn check_system_boto(path: &Path, findings: &mut Vec<Finding>) {
+    if fs::symlink_metadata(path).is_ok() {
+        findings.push(Finding::warning(
+            Code::SystemBotoConfig,
+            display(path),
+            "exists: boto and botocore read AWS keys from it, and every user and sandbox can read it",
+        ));
+    }
+}
+
 fn display(path: &Path) -> String {
     path.display().to_string()
 }
@@ -405,6 +420,7 @@ fn check_fixed_host_paths(paths: &Paths, findings: &mut Vec<Finding>) {
              call (the SSO token included) elsewhere",
         ));
     }
+    check_system_boto(Path::new(SYSTEM_BOTO_CONFIG), findings);
     if fs::symlink_metadata(&paths.host_cli_alias).is_ok() {
         findings.push(Finding::error(
             Code::HostCliAliasPresent,
@@ -465,6 +481,20 @@ mod tests {
 
     const CLEAN: &str = "[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n\
                          [profile kiro-a]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = R\n";
+
+    #[test]
+    fn a_system_boto_config_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("boto.cfg");
+        let mut findings = Vec::new();
+        check_system_boto(&path, &mut findings);
+        assert!(findings.is_empty());
+        std::fs::write(&path, "[Credentials]\n").unwrap();
+        check_system_boto(&path, &mut findings);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].code, Code::SystemBotoConfig);
+        assert!(!findings[0].is_error());
+    }
 
     #[test]
     fn sdk_and_kiro_aws_agree_on_a_clean_file() {

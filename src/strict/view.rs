@@ -161,9 +161,23 @@ fn is_system(path: &Path) -> bool {
         || (SYSTEM.iter().any(|s| path.starts_with(s)) && !path.starts_with("/var/tmp"))
 }
 
-/// Where other AWS credential tools keep what can reach other roles, below `$HOME`:
-/// aws-vault's file keyring, granted's store, aws-sso-cli's cache. Hidden when present.
-pub const OTHER_TOOLS: [&str; 4] = [".awsvault", ".granted", ".config/aws-sso", ".aws-sso"];
+/// Where other AWS clients and credential tools keep what can reach other roles, below
+/// `$HOME`, each with its reader. Hidden when present.
+pub const OTHER_TOOLS: [&str; 8] = [
+    // aws-vault's file keyring
+    ".awsvault",
+    // granted's store and settings (both places it uses)
+    ".granted",
+    ".config/granted",
+    // aws-sso-cli's cache and settings
+    ".config/aws-sso",
+    ".aws-sso",
+    // boto's config, from which botocore's credential chain also reads keys
+    ".boto",
+    // Leapp's sessions
+    ".Leapp",
+    ".config/Leapp",
+];
 
 /// Paths the sandbox hides besides `~/.aws`: the real targets of symlinks found under
 /// `~/.aws` (so `~/.aws/sso -> /data/sso` does not leave `/data/sso` readable), the

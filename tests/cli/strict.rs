@@ -115,13 +115,29 @@ fn host_files_tokens_and_caches_are_not_readable_inside() {
     // Beside the isolated files: a backup `init --force` kept, and another tool's store.
     l.t.write(".aws/kiro/config.kiro-aws-backup-1", MARKER, 0o600);
     l.t.write(".awsvault/keys/prod-admin", MARKER, 0o600);
+    // boto's config, from which botocore reads keys, and Leapp's sessions.
+    l.t.write(
+        ".boto",
+        format!("[Credentials]\naws_access_key_id = {MARKER}\n"),
+        0o600,
+    );
+    l.t.write(".Leapp/Leapp-lock.json", MARKER, 0o600);
     for path in [
         "~/.aws/kiro/config.kiro-aws-backup-1",
         "~/.awsvault/keys/prod-admin",
+        "~/.Leapp/Leapp-lock.json",
     ] {
         let run = l.strict(&[], &format!("cat {path}"));
         fails_with(&run, "No such file or directory");
     }
+    // A hidden file is an empty one.
+    let run = l.strict(&[], "cat ~/.boto");
+    assert!(
+        run.status == 0 && run.stdout.is_empty(),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
     std::fs::remove_file(l.t.home().join(".aws/kiro/config.kiro-aws-backup-1")).unwrap();
     // Only the isolated directory is there, and it is read-only.
     let run = l.strict(
