@@ -120,20 +120,65 @@ fn timed_out(timeout: Duration) -> Observation {
     }
 }
 
+/// The proxy this child uses: the HTTPS proxy its parent passed (`HTTPS_PROXY`, either
+/// case, with `NO_PROXY`), nothing else (`ALL_PROXY` and `HTTP_PROXY` are never read).
+fn proxy_config() -> aws_smithy_http_client::proxy::ProxyConfig {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    let var = |name: &str| {
+        std::env::var(name)
+            .or_else(|_| std::env::var(name.to_ascii_lowercase()))
+            .ok()
+            .filter(|v| !v.is_empty())
+    };
+    let Some(url) = var("HTTPS_PROXY") else {
+        return ProxyConfig::disabled();
+    };
+    match ProxyConfig::https(url) {
+        Ok(proxy) => match var("NO_PROXY") {
+            Some(rules) => proxy.no_proxy(rules),
+            None => proxy,
+        },
+        // Not a proxy URL this client can use (`socks5://`): none.
+        Err(_) => ProxyConfig::disabled(),
+    }
+}
+
+/// Whom this child's TLS trusts: `AWS_CA_BUNDLE` alone when set (as the AWS SDKs use
+/// it), else the system's roots (its parent removed `SSL_CERT_FILE` and `SSL_CERT_DIR`).
+fn tls_context() -> tls::TlsContext {
+    let store = match std::env::var_os("AWS_CA_BUNDLE").filter(|v| !v.is_empty()) {
+        Some(path) => match std::fs::read(&path) {
+            Ok(pem) => tls::TrustStore::empty().with_pem_certificate(pem),
+            // An unreadable bundle trusts nothing, rather than everything the system does.
+            Err(_) => tls::TrustStore::empty(),
+        },
+        None => tls::TrustStore::default(),
+    };
+    tls::TlsContext::builder()
+        .with_trust_store(store)
+        .build()
+        .unwrap_or_else(|_| {
+            tls::TlsContext::builder()
+                .with_trust_store(tls::TrustStore::empty())
+                .build()
+                .expect("an empty trust store is a valid TLS context")
+        })
+}
+
 /// The SDK configuration an SDK in the agent would load for `profile`, with a TLS stack
-/// that needs no C toolchain.
+/// that needs no C toolchain, and only the proxy and CA bundle kiro-aws passed.
 async fn sdk_config(profile: &str) -> aws_config::SdkConfig {
-    // As the builder's own HTTPS client, plus HTTPS_PROXY / NO_PROXY like the agent's CLI.
     let http =
         aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
-            let mut connector = aws_smithy_http_client::Connector::builder()
-                .proxy_config(aws_smithy_http_client::proxy::ProxyConfig::from_env());
+            let mut connector =
+                aws_smithy_http_client::Connector::builder().proxy_config(proxy_config());
             connector.set_connector_settings(settings.cloned());
             if let Some(components) = components {
                 connector.set_sleep_impl(components.sleep_impl());
             }
             connector
                 .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                .tls_context(tls_context())
                 .build()
         });
     aws_config::defaults(BehaviorVersion::latest())

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::code::Code;
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::launch::environment::LaunchEnv;
+use crate::launch::environment::{self, LaunchEnv};
 use crate::online::identity::{FailureKind, Observation};
 use crate::paths::Paths;
 
@@ -112,12 +112,24 @@ fn endpoint_allowed(url: &str) -> bool {
 /// The child's whole environment: the agent's (for `profile`) plus the caller's
 /// endpoint overrides, and without the agent's user-agent tag, so that kiro-aws's own
 /// calls are not counted as the agent's.
+/// The TLS settings the online child keeps (any letter case for the proxy ones).
+const KEPT_TLS: [&str; 3] = ["HTTPS_PROXY", "NO_PROXY", "AWS_CA_BUNDLE"];
+
 pub fn child_env(
     paths: &Paths,
     profile: &str,
     inherited: &Env,
 ) -> Result<Vec<(OsString, OsString)>> {
     let mut env = LaunchEnv::new(paths, profile, inherited)?.apply(inherited);
+    // Where TLS goes and whom it trusts is kiro-aws's choice here, not the shell's: an
+    // HTTPS proxy (`HTTPS_PROXY`, `NO_PROXY`) and `AWS_CA_BUNDLE`, as the AWS SDKs honour
+    // them; never `ALL_PROXY`, `HTTP_PROXY`, `SSL_CERT_FILE` or `SSL_CERT_DIR`, which
+    // would hand the credentials this child fetches to whoever they name.
+    env.retain(|name, _| {
+        let name = name.to_string_lossy();
+        !environment::is_tls_setting(&name)
+            || KEPT_TLS.iter().any(|k| k.eq_ignore_ascii_case(&name))
+    });
     env.remove(OsStr::new("AWS_EXECUTION_ENV"));
     if let Some(value) = inherited.get("AWS_EXECUTION_ENV") {
         env.insert("AWS_EXECUTION_ENV".into(), value.to_owned());

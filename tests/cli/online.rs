@@ -447,3 +447,33 @@ fn login_runs_aws_cli_v2_sso_login_in_the_isolated_environment() {
     assert_eq!(argv, ["sso", "login", "--sso-session", "kiro"]);
     assert_eq!(env, invocation.expected_child_env("kiro-dev"));
 }
+
+/// The online child uses only the proxy and CA bundle kiro-aws chose: an interceptor
+/// named by `ALL_PROXY` or `HTTP_PROXY`, or a CA named by `SSL_CERT_FILE`, in the shell
+/// never sees the SSO token or hands back credentials of its choice.
+#[test]
+fn the_online_child_ignores_the_shells_interceptors() {
+    let t = signed_in();
+    let stub = AwsStub::start(&t, &[]);
+    let interceptor = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    interceptor.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", interceptor.local_addr().unwrap());
+    let ca = t.root().join("interceptor-ca.pem");
+    std::fs::write(&ca, "not a certificate\n").unwrap();
+    let run = t
+        .cmd(["whoami", "--json"])
+        .aws(&stub)
+        .env("ALL_PROXY", &url)
+        .env("all_proxy", &url)
+        .env("HTTP_PROXY", &url)
+        .env("Http_Proxy", &url)
+        .env("SSL_CERT_FILE", &ca)
+        .env("SSL_CERT_DIR", t.root())
+        .run()
+        .success();
+    assert_eq!(run.json()["ok"], true);
+    assert!(
+        interceptor.accept().is_err(),
+        "the interceptor received a connection"
+    );
+}
