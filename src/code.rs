@@ -131,6 +131,7 @@ codes! {
     HostModelsPresent = "host_models_present", NotIsolated, "move ~/.aws/models out of ~/.aws (botocore needs no extra models)";
     HostCliAliasPresent = "host_cli_alias_present", NotIsolated, "move ~/.aws/cli/alias away while Kiro runs";
     SystemBotoConfig = "system_boto_config", NotIsolated, "move the keys out of /etc/boto.cfg (an IAM role or your own ~/.aws/credentials is the place for them)";
+    PolicyViolation = "policy_violation", NotIsolated, "ask your administrator, or change the profiles (`kiro-aws init`) to what the policy allows";
     TempFileLeft = "temp_file_left", NotIsolated, "run `kiro-aws init`, which removes it";
     BackupPresent = "backup_present", NotIsolated, "read the backup, keep what you need elsewhere, then delete it";
     EnvInherited = "env_inherited", NotIsolated, "nothing to do: the launch removes it; unset it in your shell to be sure";

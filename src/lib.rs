@@ -34,6 +34,7 @@ mod launch;
 mod online;
 mod paths;
 mod platform;
+mod policy;
 mod strict;
 mod trust;
 mod verify;

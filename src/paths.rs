@@ -22,6 +22,8 @@ pub struct Paths {
     /// kiro-aws's cache (the Kiro CLI version): `$XDG_CACHE_HOME/kiro-aws` when set and
     /// absolute, else `~/.cache/kiro-aws` (`~/Library/Caches/kiro-aws` on macOS).
     pub cache_dir: PathBuf,
+    /// The managed policy (root-owned; see `policy`).
+    pub policy_file: PathBuf,
     /// `~/.kiro/steering/AGENTS.md`; kiro-aws owns only its marked block.
     pub steering: PathBuf,
     /// `~/.aws`, which holds the host files.
@@ -47,6 +49,7 @@ impl Paths {
             agent: home.join(".kiro/agents/aws-readonly.json"),
             agent_markdown: home.join(".kiro/agents/aws-readonly.md"),
             cache_dir: home.join(crate::platform::CACHE_DIR).join("kiro-aws"),
+            policy_file: PathBuf::from(crate::platform::POLICY_FILE),
             steering: home.join(".kiro/steering/AGENTS.md"),
             host_config: aws.join("config"),
             host_credentials: aws.join("credentials"),
@@ -67,6 +70,12 @@ impl Paths {
                     .filter(|p| p.is_absolute())
                 {
                     paths.cache_dir = cache.join("kiro-aws");
+                }
+                // Test builds only: the tests install a policy of their own. A release
+                // build reads the policy from its fixed place, whatever the environment.
+                #[cfg(debug_assertions)]
+                if let Some(file) = env.get("KIRO_AWS_TEST_POLICY_FILE") {
+                    paths.policy_file = PathBuf::from(file);
                 }
                 Ok(paths)
             }

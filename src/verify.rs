@@ -75,6 +75,9 @@ pub fn verify(paths: &Paths, inherited: &Env) -> Report {
         check_credentials(&paths.credentials, &bytes, &mut findings);
     }
     check_fixed_host_paths(paths, &mut findings);
+    if let Some(set) = &set {
+        check_policy(paths, set, &mut findings);
+    }
     check_environment(inherited, &mut findings);
     let ok = !findings.iter().any(Finding::is_error);
     Report {
@@ -85,6 +88,23 @@ pub fn verify(paths: &Paths, inherited: &Env) -> Report {
         kiro: None,
         findings,
         set: if ok { set } else { None },
+    }
+}
+
+/// The managed policy, when there is one: unusable is an error, and so is each thing it
+/// forbids.
+fn check_policy(paths: &Paths, set: &ProfileSet, findings: &mut Vec<Finding>) {
+    let at = display(&paths.policy_file);
+    match crate::policy::load(&paths.policy_file) {
+        crate::policy::Loaded::Absent => {}
+        crate::policy::Loaded::Invalid(why) => {
+            findings.push(Finding::error(Code::PolicyViolation, at, why));
+        }
+        crate::policy::Loaded::Valid(policy) => {
+            for violation in crate::policy::violations(&policy, set) {
+                findings.push(Finding::error(Code::PolicyViolation, at.clone(), violation));
+            }
+        }
     }
 }
 

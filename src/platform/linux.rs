@@ -10,5 +10,8 @@ pub fn self_exe() -> std::io::Result<PathBuf> {
     Ok(PathBuf::from("/proc/self/exe"))
 }
 
+/// Where an administrator installs the managed policy.
+pub const POLICY_FILE: &str = "/etc/kiro-aws/policy.json";
+
 /// Where per-user caches live below the home directory.
 pub const CACHE_DIR: &str = ".cache";

@@ -11,5 +11,8 @@ pub fn self_exe() -> std::io::Result<PathBuf> {
     std::env::current_exe().and_then(std::fs::canonicalize)
 }
 
+/// Where an administrator installs the managed policy.
+pub const POLICY_FILE: &str = "/Library/Application Support/kiro-aws/policy.json";
+
 /// Where per-user caches live below the home directory.
 pub const CACHE_DIR: &str = "Library/Caches";

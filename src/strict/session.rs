@@ -191,6 +191,20 @@ pub fn sandbox_config(set: &ProfileSet, exe: &Path, run: &RunDir) -> Result<Stri
     Ok(out)
 }
 
+/// `--hide` paths and those the managed policy hides (the ones that exist now).
+fn with_policy(hide: &[PathBuf], paths: &Paths) -> Vec<PathBuf> {
+    let mut all = hide.to_vec();
+    if let crate::policy::Loaded::Valid(policy) = crate::policy::load(&paths.policy_file) {
+        all.extend(
+            policy
+                .hidden_paths
+                .into_iter()
+                .filter(|p| std::fs::symlink_metadata(p).is_ok()),
+        );
+    }
+    all
+}
+
 /// Where the brokers' directories live: `$XDG_RUNTIME_DIR/kiro-aws`, else
 /// `/tmp/kiro-aws-<uid>`.
 fn runtime_dir(inherited: &Env) -> PathBuf {
@@ -268,7 +282,13 @@ pub fn prepare(
             inherited,
             &[&paths.home, &cwd, &exe],
         ),
-        masks: view::masks(&paths.home, &aws_dir, hide, inherited, &needed)?,
+        masks: view::masks(
+            &paths.home,
+            &aws_dir,
+            &with_policy(hide, paths),
+            inherited,
+            &needed,
+        )?,
         aws_dir,
         kiro_files,
         runtime_dir: real(run.path.parent().expect("below the runtime directory"))?,

@@ -315,3 +315,113 @@ fn a_home_whose_path_holds_a_variable_is_refused() {
     assert!(!t.was_launched("kiro-cli"));
     t.cmd(["env"]).env("HOME", &home).run().exit(3);
 }
+
+/// The managed policy an administrator installs (a test build reads it from
+/// `KIRO_AWS_TEST_POLICY_FILE`; a release build only from its fixed place): its rules
+/// are enforced by verify and so by every launch, and a policy file anyone but root could
+/// have written is an error itself. Run as root, which owns the policy, and as an
+/// ordinary user, whose isolated files are checked against it.
+#[test]
+fn the_managed_policy_is_enforced() {
+    if !nix::unistd::geteuid().is_root() {
+        panic!("this test installs a root-owned policy: run the suite as root, as CI does");
+    }
+    let t = Test::new();
+    t.init();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let policy = dir.path().join("policy.json");
+    let verify = |t: &Test| {
+        t.cmd(["verify", "--json"])
+            .env("KIRO_AWS_TEST_POLICY_FILE", &policy)
+            .run()
+    };
+    let codes = |run: &crate::harness::Run| -> Vec<String> {
+        run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f["code"].as_str().unwrap(),
+                    f["message"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    // No policy, and a policy the profiles keep.
+    verify(&t).success();
+    fs::write(&policy, r#"{"allowed_accounts": ["111111111111", "222222222222", "333333333333"], "allowed_roles": ["Kiro*"]}"#).unwrap();
+    fs::set_permissions(&policy, fs::Permissions::from_mode(0o644)).unwrap();
+    verify(&t).success();
+    // An account and a role the policy does not allow, and strict mode required.
+    fs::write(&policy, r#"{"allowed_accounts": ["111111111111"], "allowed_roles": ["KiroRead*"], "require_strict": true}"#).unwrap();
+    let run = verify(&t).exit(3);
+    let found = codes(&run);
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert!(
+        found.iter().all(|f| f.starts_with("policy_violation")),
+        "{found:?}"
+    );
+    t.cmd(["run", "--", "true"])
+        .env("KIRO_AWS_TEST_POLICY_FILE", &policy)
+        .run()
+        .exit(3);
+    // A policy file someone but root could have written, or one that is not JSON.
+    fs::write(&policy, "{}").unwrap();
+    fs::set_permissions(&policy, fs::Permissions::from_mode(0o666)).unwrap();
+    assert!(codes(&verify(&t).exit(3))[0].contains("only a file owned by root"));
+    fs::set_permissions(&policy, fs::Permissions::from_mode(0o644)).unwrap();
+    nix::unistd::chown(&policy, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+    assert!(codes(&verify(&t).exit(3))[0].contains("uid 65534"));
+    nix::unistd::chown(&policy, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    fs::write(&policy, r#"{"allowed_hostz": []}"#).unwrap();
+    assert!(codes(&verify(&t).exit(3))[0].contains("not a valid policy"));
+
+    // An ordinary user: the same policy, the user's own files.
+    fs::write(&policy, r#"{"allowed_accounts": ["111111111111"]}"#).unwrap();
+    let user = Test::new();
+    let nobody = nix::unistd::Uid::from_raw(65534);
+    let nogroup = nix::unistd::Gid::from_raw(65534);
+    std::fs::set_permissions(user.root(), fs::Permissions::from_mode(0o755)).unwrap();
+    for dir in [user.home(), user.work(), user.bin()] {
+        nix::unistd::chown(&dir, Some(nobody), Some(nogroup)).unwrap();
+    }
+    let as_user = |args: Vec<String>| {
+        let mut command = user
+            .cmd(args)
+            .env("KIRO_AWS_TEST_POLICY_FILE", &policy)
+            .command();
+        std::os::unix::process::CommandExt::uid(&mut command, 65534);
+        std::os::unix::process::CommandExt::gid(&mut command, 65534);
+        command.output().unwrap()
+    };
+    let mut init = user.init_args();
+    init.truncate(5);
+    init.extend([
+        "--profile".into(),
+        "kiro-a=111111111111:KiroReadOnly".into(),
+    ]);
+    let out = as_user(init.clone());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = as_user(vec!["verify".into()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    init.extend([
+        "--profile".into(),
+        "kiro-b=999999999999:KiroReadOnly".into(),
+    ]);
+    assert!(as_user(init).status.success());
+    let out = as_user(vec!["verify".into()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("policy_violation"));
+}
