@@ -85,12 +85,25 @@ pub fn judge_cli(args: &[Option<&str>], ctx: &Context) -> Option<Decision> {
                     }
                 }
             }
-            Some(a) if a.starts_with('-') => {}
+            // `-` (standard input or output) is an argument, not an option.
+            Some(a) if a.starts_with('-') && a != "-" => {}
             other => positional.push(other),
         }
         i += 1;
     }
-    let service = positional.first().copied()?;
+    let Some(service) = positional.first().copied() else {
+        // No command (`aws --version`, `aws --profile x`): only the profile to judge.
+        return match profile {
+            Some(Some(p)) => match judge("sts", Some("get-caller-identity"), Some(p), ctx) {
+                Decision::Allow => None,
+                blocked => Some(blocked),
+            },
+            Some(None) => Some(Decision::block(
+                "kiro-aws cannot see which profile this uses; write `--profile kiro-...` plainly",
+            )),
+            None => None,
+        };
+    };
     let Some(service) = service else {
         return Some(Decision::block(
             "kiro-aws cannot see which AWS service this calls; write the service and operation out plainly",
@@ -171,8 +184,20 @@ pub fn judge_tool(input: &Value, ctx: &Context) -> Decision {
     }
     if let Some(params) = input.get("parameters").and_then(Value::as_object) {
         for (key, value) in params {
-            let key = key.trim_start_matches('-');
-            args.push(format!("--{key}"));
+            // Kiro writes each key in kebab case (`InstanceIds`, `instance_ids` ->
+            // `--instance-ids`; `Profile` -> `--profile`).
+            let mut kebab = String::new();
+            for (i, c) in key.trim_start_matches('-').chars().enumerate() {
+                if c.is_ascii_uppercase() && i > 0 && !kebab.ends_with('-') {
+                    kebab.push('-');
+                }
+                kebab.push(if c == '_' {
+                    '-'
+                } else {
+                    c.to_ascii_lowercase()
+                });
+            }
+            args.push(format!("--{kebab}"));
             match value {
                 Value::String(s) => args.push(s.clone()),
                 Value::Bool(_) => {}

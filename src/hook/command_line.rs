@@ -15,7 +15,7 @@ use crate::launch::environment;
 const MAX_NESTING: usize = 8;
 
 /// Commands that only read the paths they are given (options considered below).
-const READERS: [&str; 40] = [
+const READERS: [&str; 39] = [
     "cat",
     "less",
     "more",
@@ -37,7 +37,6 @@ const READERS: [&str; 40] = [
     "bat",
     "batcat",
     "sort",
-    "uniq",
     "cut",
     "md5sum",
     "sha1sum",
@@ -105,6 +104,13 @@ const WRAPPERS: [(&str, &[&str]); 20] = [
     ("systemd-run", &["-p", "-u", "--unit"]),
 ];
 
+/// Programs whose output is their input transformed: piped into a shell, they run text
+/// no reading of the line shows.
+const DECODERS: [&str; 16] = [
+    "base64", "base32", "rev", "tr", "xxd", "od", "openssl", "gzip", "gunzip", "zcat", "bzip2",
+    "xz", "perl", "ruby", "awk", "sed",
+];
+
 const SHELLS: [&str; 9] = [
     "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox",
 ];
@@ -112,6 +118,9 @@ const SHELLS: [&str; 9] = [
 pub fn judge(line: &str, ctx: &Context) -> Decision {
     judge_nested(line, ctx, 0, false)
 }
+
+/// Longer lines are refused unread (a shell tool's commands are far shorter).
+const MAX_LINE: usize = 256 << 10;
 
 /// How many directories a line may be judged in before any directory counts.
 const MAX_CWDS: usize = 16;
@@ -121,6 +130,11 @@ const MAX_CWDS: usize = 16;
 fn judge_nested(line: &str, ctx: &Context, depth: usize, as_data: bool) -> Decision {
     if line.contains('\0') {
         return Decision::block("the command line holds a NUL byte; write it out plainly");
+    }
+    if line.len() > MAX_LINE {
+        return Decision::block(
+            "the command line is too long to check; put it in a script file and run that",
+        );
     }
     if depth > MAX_NESTING {
         return Decision::block(
@@ -172,6 +186,20 @@ fn judge_nested(line: &str, ctx: &Context, depth: usize, as_data: bool) -> Decis
     for command in &script.commands {
         judge.learn_options(command, &scope);
     }
+    // Variables set by a loop or an expansion (`for AWS_PROFILE in ...`,
+    // `${HTTPS_PROXY:=...}`) are changes like any other.
+    for name in script
+        .loops
+        .iter()
+        .map(|(n, _)| n)
+        .chain(&script.expansion_assignments)
+    {
+        if environment::is_guarded(name) {
+            return Decision::block(format!(
+                "do not set or unset {name}: the launch chose the AWS settings (the isolated files and the kiro profile); use `--profile kiro-...` on the aws command instead"
+            ));
+        }
+    }
     // First every variable the line sets, with every value it could have, and every
     // directory it could change to.
     for (name, words) in &script.loops {
@@ -218,6 +246,32 @@ fn judge_nested(line: &str, ctx: &Context, depth: usize, as_data: bool) -> Decis
         for body in heredoc_bodies(line) {
             if let d @ Decision::Block(_) = judge_nested(&body, ctx, depth + 1, true) {
                 return d;
+            }
+        }
+        // Pieces a command joins (`printf '%s' 'cat ~/.a' 'ws/x' | bash`), and text a
+        // command transforms first, which no reading of the line can see.
+        for command in &script.commands {
+            let plain: Vec<String> = command
+                .words
+                .iter()
+                .skip(1)
+                .filter_map(|w| expand::plain(w, &scope))
+                .collect();
+            for joined in [plain.concat(), plain.join(" ")] {
+                if let d @ Decision::Block(_) = judge_nested(&joined, ctx, depth + 1, true) {
+                    return d;
+                }
+            }
+            let name = command
+                .words
+                .first()
+                .and_then(|w| expand::plain(w, &scope))
+                .unwrap_or_default();
+            if DECODERS.contains(&basename(&name)) {
+                return Decision::block(format!(
+                    "a shell runs what `{}` makes of its input, which kiro-aws cannot see; run the commands themselves",
+                    basename(&name)
+                ));
             }
         }
     }
@@ -505,39 +559,92 @@ impl Judge<'_> {
                             "`env` gets an argument kiro-aws cannot see; write it out plainly",
                         ));
                     };
+                    let clears = Err(Decision::block(
+                        "`env -i` would remove AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE, which the launch set; run the command without it",
+                    ));
+                    // Long options by any prefix, as getopt reads them.
+                    let long = |full: &str| {
+                        let name = arg.split('=').next().unwrap_or(arg);
+                        name.len() >= 3 && full.starts_with(name)
+                    };
                     match arg.as_str() {
-                        "-i" | "--ignore-environment" | "-" => {
-                            return Err(Decision::block(
-                                "`env -i` would remove AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE, which the launch set; run the command without it",
-                            ))
-                        }
-                        "-u" | "--unset" => {
-                            if let Some(d) = plain
-                                .get(i + 1)
-                                .and_then(|n| self.variable_change(n.as_deref().unwrap_or("AWS_")))
+                        "-" => return clears,
+                        a if a.starts_with("--") && long("--ignore-environment") => return clears,
+                        a if a.starts_with("--") && long("--unset") => {
+                            let name = match a.split_once('=') {
+                                Some((_, n)) => Some(n.to_owned()),
+                                None => {
+                                    i += 1;
+                                    plain.get(i).cloned().flatten()
+                                }
+                            };
+                            if let Some(d) = self.variable_change(name.as_deref().unwrap_or("AWS_"))
                             {
-                                return Err(d);
-                            }
-                            i += 2;
-                        }
-                        "-C" | "--chdir" => i += 2,
-                        "-S" | "--split-string" => {
-                            let text = plain.get(i + 1).cloned().flatten().unwrap_or_default();
-                            if let d @ Decision::Block(_) =
-                                judge_nested(&text, self.ctx, self.depth + 1, false)
-                            {
-                                return Err(d);
-                            }
-                            i += 2;
-                        }
-                        a if a.starts_with("--unset=") || (a.starts_with("-u") && a.len() > 2) => {
-                            let name = a.trim_start_matches("--unset=").trim_start_matches("-u");
-                            if let Some(d) = self.variable_change(name) {
                                 return Err(d);
                             }
                             i += 1;
                         }
-                        a if a.starts_with('-') => i += 1,
+                        a if a.starts_with("--") && (long("--split-string")) => {
+                            let text = match a.split_once('=') {
+                                Some((_, t)) => Some(t.to_owned()),
+                                None => {
+                                    i += 1;
+                                    plain.get(i).cloned().flatten()
+                                }
+                            };
+                            if let d @ Decision::Block(_) = judge_nested(
+                                &text.unwrap_or_default(),
+                                self.ctx,
+                                self.depth + 1,
+                                false,
+                            ) {
+                                return Err(d);
+                            }
+                            i += 1;
+                        }
+                        a if a.starts_with("--") && (long("--chdir") || long("--argv0")) => {
+                            i += if a.contains('=') { 1 } else { 2 };
+                        }
+                        a if a.starts_with("--") => i += 1,
+                        // A cluster of short options: `-vi`, `-0i`, `-uNAME`, `-C DIR`.
+                        a if a.starts_with('-') => {
+                            let cluster: Vec<char> = a[1..].chars().collect();
+                            let mut consumed_next = false;
+                            for (k, c) in cluster.iter().enumerate() {
+                                let rest: String = cluster[k + 1..].iter().collect();
+                                match c {
+                                    'i' => return clears,
+                                    'u' | 'S' | 'C' | 'a' => {
+                                        let value = if rest.is_empty() {
+                                            consumed_next = true;
+                                            plain.get(i + 1).cloned().flatten()
+                                        } else {
+                                            Some(rest)
+                                        };
+                                        if *c == 'u' {
+                                            if let Some(d) = self
+                                                .variable_change(value.as_deref().unwrap_or("AWS_"))
+                                            {
+                                                return Err(d);
+                                            }
+                                        }
+                                        if *c == 'S' {
+                                            if let d @ Decision::Block(_) = judge_nested(
+                                                &value.unwrap_or_default(),
+                                                self.ctx,
+                                                self.depth + 1,
+                                                false,
+                                            ) {
+                                                return Err(d);
+                                            }
+                                        }
+                                        break;
+                                    }
+                                    _ => {}
+                                }
+                            }
+                            i += if consumed_next { 2 } else { 1 };
+                        }
                         a if shell::assignment(&command.words[i]).is_some() => {
                             let name = a.split('=').next().unwrap_or(a);
                             if let Some(d) = self.variable_change(name) {
@@ -556,16 +663,33 @@ impl Judge<'_> {
             let Some((_, valued)) = WRAPPERS.iter().find(|(w, _)| *w == name) else {
                 break;
             };
-            via_xargs |= name == "xargs";
+            // Both hand the program arguments or an environment kiro-aws cannot see:
+            // xargs from its input, sudo and doas a reset environment.
+            via_xargs |= matches!(name, "xargs" | "sudo" | "doas");
             i += 1;
             while let Some(Some(arg)) = plain.get(i) {
                 if !arg.starts_with('-') || arg == "-" {
                     break;
                 }
+                if name == "exec" && arg.starts_with('-') && arg.contains('c') {
+                    return Err(Decision::block(
+                        "`exec -c` would clear the environment the launch set; run the command without it",
+                    ));
+                }
                 i += if valued.contains(&arg.as_str()) { 2 } else { 1 };
             }
             if name == "timeout" {
                 // The duration.
+                i += 1;
+            }
+            // `sudo NAME=VALUE cmd`: variables set for the command.
+            while let Some(word) = command.words.get(i) {
+                let Some((var, _)) = shell::assignment(word) else {
+                    break;
+                };
+                if let Some(d) = self.variable_change(&var) {
+                    return Err(d);
+                }
                 i += 1;
             }
         }
@@ -599,7 +723,7 @@ impl Judge<'_> {
             || name.starts_with("python");
         if self.via_xargs && runs_commands {
             return Some(Decision::block(format!(
-                "`xargs {name}` gets arguments kiro-aws cannot see; write the command out plainly"
+                "`{name}` under xargs, sudo or doas gets arguments or an environment kiro-aws cannot see; write the command out plainly"
             )));
         }
         match name {
@@ -628,7 +752,21 @@ impl Judge<'_> {
                             "`alias` gets a value kiro-aws cannot see; write it out plainly",
                         ));
                     };
-                    if let Some((_, body)) = arg.split_once('=') {
+                    if let Some((alias, body)) = arg.split_once('=') {
+                        let judged = alias == "aws"
+                            || alias == "kiro-aws"
+                            || alias.starts_with("python")
+                            || WRAPPERS.iter().any(|(w, _)| *w == alias)
+                            || SHELLS.contains(&alias)
+                            || matches!(
+                                alias,
+                                "env" | "cd" | "unset" | "export" | "declare" | "eval" | "source"
+                            );
+                        if judged {
+                            return Some(Decision::block(format!(
+                                "an alias named `{alias}` would change what kiro-aws judges; call the command itself"
+                            )));
+                        }
                         if let Some(d) = self.nested_line(&[Some(body.to_owned())], "alias") {
                             return Some(d);
                         }
@@ -683,6 +821,27 @@ impl Judge<'_> {
             | "readarray" | "printf" | "getopts" => {
                 for (i, arg) in args.iter().enumerate() {
                     let word = &command.words[start + 1 + i];
+                    // `printf -vNAME`, `printf -v NAME`, `declare -n ref=NAME`: names too.
+                    if let Some(a) = arg {
+                        let named = a
+                            .strip_prefix("-v")
+                            .filter(|n| !n.is_empty())
+                            .map(str::to_owned)
+                            .or_else(|| {
+                                (a == "-v")
+                                    .then(|| args.get(i + 1).cloned().flatten())
+                                    .flatten()
+                            })
+                            .into_iter()
+                            .chain(a.split_once('=').map(|(_, v)| v.to_owned()));
+                        for n in named {
+                            if environment::is_guarded(&n) {
+                                if let Some(d) = self.variable_change(&n) {
+                                    return Some(d);
+                                }
+                            }
+                        }
+                    }
                     // `export NAME=VALUE`: the name is plain even when the value is not.
                     let target = match (shell::assignment(word), arg) {
                         (Some((target, _)), _) => target,
@@ -788,18 +947,27 @@ impl Judge<'_> {
             .filter(|a| a.starts_with('-'))
             .map(String::as_str)
             .collect();
+        // What counts as recursive depends on the command: `ls -a` lists, `cp -a` copies
+        // a tree.
+        let recursive_letters: &str = match name {
+            Some("ls" | "chmod" | "chown" | "chgrp") => "R",
+            Some("cp" | "scp") => "rRa",
+            _ => "rR",
+        };
         let recursive = flags.iter().any(|f| {
             *f == "--recursive"
                 || *f == "--dereference-recursive"
-                || (!f.starts_with("--") && (f.contains('r') || f.contains('R') || f.contains('a')))
+                || (!f.starts_with("--") && f[1..].chars().any(|c| recursive_letters.contains(c)))
         });
         let writes_in_place = match name {
             Some("sed") => flags
                 .iter()
                 .any(|f| f.starts_with("-i") || *f == "--in-place"),
-            Some("sort") => flags
-                .iter()
-                .any(|f| *f == "-o" || f.starts_with("--output")),
+            Some("sort") => flags.iter().any(|f| {
+                (!f.starts_with("--") && f.contains('o'))
+                    || (f.starts_with("--o")
+                        && "--output".starts_with(f.split('=').next().unwrap_or(f)))
+            }),
             Some("find") => flags.iter().any(|f| {
                 matches!(
                     *f,
@@ -817,8 +985,7 @@ impl Judge<'_> {
             _ => false,
         };
         let reader = name.is_some_and(|n| READERS.contains(&n)) && !writes_in_place;
-        let copier = matches!(name, Some("cp" | "scp" | "rsync" | "install" | "ln"));
-        let last = words.len().saturating_sub(1);
+
         let recursive = recursive
             || flags.iter().any(|f| f.starts_with("--directories=recurse"))
             || plain.windows(2).any(|w| {
@@ -867,11 +1034,18 @@ impl Judge<'_> {
             ));
         }
         for (i, word) in words.iter().enumerate() {
-            let access = if i <= start || reader || (copier && i < last) {
+            // A command that is not a known reader may write any path it is given
+            // (`cp -t DIR`, `uniq IN OUT`, `ln -s ~/.kiro k`).
+            let access = if i <= start || reader {
                 Access::Read
             } else {
                 Access::Write
             };
+            if name == Some("aws") {
+                if let Some(d) = self.aws_file_argument(word, scope) {
+                    return Some(d);
+                }
+            }
             if let Some(d) = self.word(word, scope, access) {
                 return Some(d);
             }
@@ -879,6 +1053,11 @@ impl Judge<'_> {
                 let covered = expand::expand(word, scope)
                     .iter()
                     .flat_map(|p| self.absolute(&self.strip(p)))
+                    .filter(|p| {
+                        !p.contains(&Pat::Any)
+                            || names_protected_dir(p)
+                            || self.home_prefix_then_unknown(p)
+                    })
                     .any(|p| self.guard.covers(&p));
                 if covered {
                     return Some(Decision::block(format!(
@@ -895,9 +1074,13 @@ impl Judge<'_> {
     fn word(&self, word: &Word, scope: &Scope, access: Access) -> Option<Decision> {
         for pattern in expand::expand(word, scope) {
             // `.aws` written as a directory anywhere in a word, whatever comes before it
-            // (`%s/.aws/credentials` for printf, a prefix only running the line tells).
+            // (`%s/.aws/credentials` for printf, a prefix only running the line tells);
+            // and for a write, `.kiro` or `.aws` anywhere.
             if names_aws_dir(&pattern) {
                 return Some(refused(Refusal::HostAws, &shown(word, scope)));
+            }
+            if access == Access::Write && names_dir(&pattern, &[".kiro", ".aws"]) {
+                return Some(refused(Refusal::KiroWrite, &shown(word, scope)));
             }
             let mut candidates = vec![self.strip(&pattern)];
             if let Some(eq) = pattern.iter().position(|p| *p == Pat::Char('=')) {
@@ -912,6 +1095,41 @@ impl Judge<'_> {
             }
         }
         None
+    }
+
+    /// An unknown part right below a directory that holds `~/.aws` or `~/.kiro` (`~/$(x)`,
+    /// `~/.aw@(s)`): it could be one of them.
+    fn home_prefix_then_unknown(&self, pattern: &Pattern) -> bool {
+        let Some(first) = pattern.iter().position(|p| *p == Pat::Any) else {
+            return false;
+        };
+        let Some(slash) = pattern[..first].iter().rposition(|p| *p == Pat::Char('/')) else {
+            return false;
+        };
+        let prefix: Pattern = if slash == 0 {
+            vec![Pat::Char('/')]
+        } else {
+            pattern[..slash].to_vec()
+        };
+        !prefix.is_empty() && self.guard.covers(&prefix)
+    }
+
+    /// The AWS CLI expands `~` and `$NAME` inside `file://` and `fileb://` arguments
+    /// itself: such an argument is judged as if the shell had expanded it.
+    fn aws_file_argument(&self, word: &Word, scope: &Scope) -> Option<Decision> {
+        let text = expand::plain(word, scope)?;
+        let rest = text
+            .strip_prefix("fileb://")
+            .or_else(|| text.strip_prefix("file://"))?;
+        if !rest.contains('$') && !rest.starts_with('~') {
+            return None;
+        }
+        let script = shell::parse(&format!("cat {rest}")).ok()?;
+        let command = script.commands.last()?;
+        command
+            .words
+            .get(1)
+            .and_then(|w| self.word(w, scope, Access::Read))
     }
 
     /// `file://`, `fileb://` and a leading `@` name a file too, and the AWS CLI expands
@@ -938,7 +1156,10 @@ impl Judge<'_> {
         // A part only running the line could tell may stand for anything; it is judged
         // only beside text that names one of the protected directories (`$(x)/.aws`),
         // not on its own (`"$(cat msg)"`).
-        if pattern.contains(&Pat::Any) && !names_protected_dir(pattern) {
+        if pattern.contains(&Pat::Any)
+            && !names_protected_dir(pattern)
+            && !self.home_prefix_then_unknown(pattern)
+        {
             return None;
         }
         if let Some(refusal) = self.guard.judge(pattern, access) {
@@ -976,6 +1197,15 @@ fn is_stdin(file: Option<&str>) -> bool {
 /// The components of a pattern, split at its literal slashes.
 fn components(pattern: &Pattern) -> Vec<&[Pat]> {
     pattern.split(|p| *p == Pat::Char('/')).collect()
+}
+
+/// A literal directory of these names anywhere in the word but its last component.
+fn names_dir(pattern: &Pattern, names: &[&str]) -> bool {
+    let parts = components(pattern);
+    parts.len() > 1
+        && parts[..parts.len() - 1]
+            .iter()
+            .any(|c| names.iter().any(|n| *c == guard::literal(n).as_slice()))
 }
 
 /// A literal `.aws` directory in the word whose next component is not `kiro`.

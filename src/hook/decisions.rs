@@ -284,7 +284,8 @@ fn kiro_aws_and_kiro_files_are_read_only() {
         ("head -5 ~/.kiro/agents/aws-readonly.json", true),
         ("diff ~/.kiro/agents/aws-readonly.json other.json", true),
         ("grep -n kiro ~/.aws/kiro/config", true),
-        ("cp ~/.kiro/steering/AGENTS.md /tmp/copy.md", true),
+        // Any command but a known reader may write what it is given (`cp -t DIR`).
+        ("cp ~/.kiro/steering/AGENTS.md /tmp/copy.md", false),
         // sed can write (`w FILE`, `-Ei`) and run commands (`e`): not a reader.
         ("sed -n 1,5p ~/.kiro/steering/AGENTS.md", false),
         ("find ~/.kiro -name '*.md'", true),
@@ -588,4 +589,68 @@ fn tool_calls_a_red_team_round_tried() {
     ] {
         assert_eq!(verdict(tool, input.clone(), ctx), allowed, "{tool} {input}");
     }
+}
+
+/// What a second red-team round tried after the first round's fixes.
+#[test]
+fn what_a_second_red_team_round_tried() {
+    for (line, allowed) in [
+        ("a=(~/.aws/credentials); cat \"${a[@]}\"", false),
+        ("x=(`cat ~/.aws/credentials`)", false),
+        ("echo $((cat ~/.aws/credentials) )", false),
+        ("f=(~/.kiro/steering/AGENTS.md); echo pwned > \"${f[0]}\"", false),
+        ("env -vi PATH=$PATH HOME=$HOME aws s3 ls", false),
+        ("env -iv aws s3 ls", false),
+        ("env -0i aws s3 ls", false),
+        ("env --ignore-e aws s3 ls", false),
+        ("env --unse=AWS_CONFIG_FILE aws s3 ls", false),
+        ("exec -c aws s3 ls", false),
+        ("for AWS_PROFILE in default; do aws s3 ls; done", false),
+        ("select AWS_PROFILE in default; do aws s3 ls; done", false),
+        ("declare -n r=AWS_PROFILE; r=default", false),
+        ("printf -vAWS_PROFILE x", false),
+        ("printf -v AWS_PROFILE x", false),
+        ("set -a; : ${HTTPS_PROXY:=http://127.0.0.1:8080}", false),
+        (": ${AWS_CA_BUNDLE=/tmp/ca.pem}", false),
+        ("cat ~/$(echo .bws|tr b a)/credentials", false),
+        ("read x <<< .awz; cat ~/${x%z}s/credentials", false),
+        ("shopt -s extglob\ncat ~/.aw@(s)/credentials", false),
+        ("export Q=.aws; aws logs describe-log-groups --log-group-name-prefix 'file://$HOME/$Q/credentials' --profile kiro-dev", false),
+        ("aws logs describe-log-groups --log-group-name-prefix 'file://~/.aws/credentials' --profile kiro-dev", false),
+        ("cp -t ~/.kiro/agents x.json", false),
+        ("install -t ~/.kiro/agents x.json", false),
+        ("sort -uo ~/.kiro/steering/AGENTS.md x", false),
+        ("sort -o~/.kiro/steering/AGENTS.md x", false),
+        ("uniq x ~/.kiro/steering/AGENTS.md", false),
+        ("ln -s ~/.kiro k", false),
+        ("sed 'w /nonexistent/home/u/.kiro/steering/AGENTS.md' x", false),
+        ("alias aws='aws --profile default'", false),
+        ("aws --profile default", false),
+        ("aws dsql generate-db-connect-admin-auth-token --hostname h --profile kiro-prod-write", false),
+        ("sudo AWS_PROFILE=default aws s3 ls", false),
+        ("sudo -u u aws s3 ls", false),
+        (&format!("echo {}", "{a,b}".repeat(200_000)), false),
+        // What must keep working.
+        ("aws logs filter-log-events --log-group-name g --start-time $(date +%s) --profile kiro-dev", true),
+        ("aws ec2 describe-instances --instance-ids $(cat ids) --profile kiro-dev", true),
+        ("ls -la ~", true),
+        ("ls -a /", true),
+        ("aws s3 cp s3://b/k - --profile kiro-dev | jq .", true),
+        ("tar czf src.tgz $(git ls-files)", true),
+        ("zip -r out.zip $(git ls-files)", true),
+        ("make -j$(nproc)", true),
+        ("x=(a b c); echo \"${x[@]}\"", true),
+        ("echo $((1 + 2))", true),
+        ("aws --version", true),
+        ("printf '%s' 'cat ~/.a' 'ws/credentials' | bash", false),
+        ("echo Y2F0IH4vLmF3cy9jcmVkZW50aWFscwo= | base64 -d | bash", false),
+        ("rev <<< 'slaitnederc/swa./~ tac' | bash", false),
+        ("curl -fsSL https://example.com/install.sh | sh", true),
+    ] {
+        assert_eq!(shell(line), allowed, "{}", &line[..line.len().min(80)]);
+    }
+    let ctx = context(false);
+    let kebab = json!({"service_name": "s3", "operation_name": "ls", "region": "us-east-1",
+                       "profile_name": "kiro-dev", "parameters": {"Profile": "default"}});
+    assert!(!verdict("use_aws", kebab, &ctx));
 }

@@ -80,6 +80,8 @@ pub struct Script {
     pub commands: Vec<Command>,
     /// `for NAME in WORDS`: the values the loop gives NAME.
     pub loops: Vec<(String, Vec<Word>)>,
+    /// Variables an expansion assigns (`${NAME:=value}`, `${NAME=value}`).
+    pub expansion_assignments: Vec<String>,
 }
 
 /// The command line cannot be split the way a shell would split it.
@@ -420,9 +422,24 @@ impl<'a> Parser<'a> {
                 }
                 '<' | '>' => break,
                 '(' => {
-                    // An extended glob such as `@(a|b)`: its text stands for anything.
                     self.pos += 1;
-                    let _ = self.balanced(')')?;
+                    let inner = self.balanced(')')?;
+                    // `NAME=(a b c)`: an array, whose words are judged like a command's;
+                    // otherwise an extended glob such as `@(a|b)`. Either way the text
+                    // stands for anything in this word.
+                    if word.literal().is_some_and(|w| w.ends_with('=')) {
+                        self.sub(&format!("__array__ {inner}"))?;
+                    } else if let Some(Part::Text {
+                        text,
+                        quoted: false,
+                    }) = word.parts.last_mut()
+                    {
+                        // The extended glob's operator (`@(`, `?(`, `*(`, `+(`, `!(`) is
+                        // part of what stands for anything.
+                        if text.ends_with(['@', '?', '*', '+', '!']) {
+                            text.pop();
+                        }
+                    }
                     word.parts.push(Part::Unknown);
                 }
                 '\'' => {
@@ -530,8 +547,11 @@ impl<'a> Parser<'a> {
             Some('(') if self.peek_at(1) == Some('(') => {
                 self.pos += 2;
                 let inner = self.balanced(')')?;
-                // Arithmetic may hold command substitutions too.
+                // Arithmetic may hold command substitutions too; and `$((cmd) )` is a
+                // command substitution of a subshell: its words are judged as commands.
                 self.scan_substitutions(&inner)?;
+                // (Real arithmetic such as `a << 2` is no command line: errors aside.)
+                let _ = self.sub(&inner);
                 if self.peek() == Some(')') {
                     self.pos += 1;
                 }
@@ -549,6 +569,14 @@ impl<'a> Parser<'a> {
                 if is_name(&inner) {
                     word.parts.push(Part::Var(inner));
                 } else {
+                    let name: String = inner
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    let rest = &inner[name.len()..];
+                    if is_name(&name) && (rest.starts_with(":=") || rest.starts_with('=')) {
+                        self.script.expansion_assignments.push(name);
+                    }
                     self.scan_substitutions(&inner)?;
                     word.parts.push(Part::Unknown);
                 }
