@@ -14,18 +14,18 @@ use crate::paths::Paths;
 const DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub fn run(env: &Env) -> Exit {
-    let (send, receive) = std::sync::mpsc::channel();
-    let env = env.clone();
-    // The judgement runs on its own thread so that the deadline holds whatever the input;
-    // when it passes, the process exits with the block and the thread with it.
-    let _ = std::thread::Builder::new().spawn(move || {
-        let decision = std::panic::catch_unwind(|| judge(&env)).unwrap_or_else(|_| {
-            Decision::block("kiro-aws hook failed on this call; report it as a bug")
-        });
-        let _ = send.send(decision);
+    // A watchdog: when the deadline passes, the process answers "blocked" and ends,
+    // whatever the judgement (on this thread) is doing.
+    let _ = std::thread::Builder::new().spawn(|| {
+        std::thread::sleep(DEADLINE);
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "kiro-aws blocked this call: this command line is too involved to check in time; write it out plainly, in simpler steps"
+        );
+        std::process::exit(i32::from(Exit::Blocked.code()));
     });
-    let decision = receive.recv_timeout(DEADLINE).unwrap_or_else(|_| {
-        Decision::block("this command line is too involved to check in time; write it out plainly, in simpler steps")
+    let decision = std::panic::catch_unwind(|| judge(env)).unwrap_or_else(|_| {
+        Decision::block("kiro-aws hook failed on this call; report it as a bug")
     });
     match decision {
         Decision::Allow => Exit::Success,

@@ -5,7 +5,7 @@
 //! `~/.[a]ws/../.aws` and `$X/.aws` all reach `~/.aws`. An unknown part (a command's
 //! output) may stand for anything, slashes included.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// One character position of a path pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +90,10 @@ impl Guard {
 
     /// The refusal for an absolute pattern, if any path it could match is protected.
     pub fn judge(&self, pattern: &Pattern, access: Access) -> Option<Refusal> {
+        // Most words are plain text: judged as a path, without the matcher.
+        if let Some(path) = as_path(pattern) {
+            return self.judge_plain(&lexical(&path.to_string_lossy()), access);
+        }
         let pattern = normalise(pattern);
         if self.aws.iter().any(|root| self.host_aws(&pattern, root)) {
             return Some(Refusal::HostAws);
@@ -106,9 +110,50 @@ impl Guard {
         None
     }
 
+    /// [`Guard::judge`] for a plain, normalised path.
+    fn judge_plain(&self, path: &str, access: Access) -> Option<Refusal> {
+        let below = |root: &str| {
+            path == root
+                || (path.starts_with(root) && path.as_bytes().get(root.len()) == Some(&b'/'))
+        };
+        let cased = |root: &String| {
+            if self.nocase {
+                below(&root.to_ascii_lowercase()) || {
+                    let lower = path.to_ascii_lowercase();
+                    lower == root.to_ascii_lowercase()
+                        || (lower.starts_with(&root.to_ascii_lowercase())
+                            && lower.as_bytes().get(root.len()) == Some(&b'/'))
+                }
+            } else {
+                below(root)
+            }
+        };
+        for root in &self.aws {
+            if cased(root) {
+                let kiro = format!("{root}/kiro");
+                if !below(&kiro) {
+                    return Some(Refusal::HostAws);
+                }
+            }
+        }
+        if access == Access::Write && self.aws.iter().chain(&self.kiro).any(cased) {
+            return Some(Refusal::KiroWrite);
+        }
+        None
+    }
+
     /// Whether the pattern could match a directory that holds `~/.aws` or `~/.kiro` (so
     /// that a recursive command walks into them).
     pub fn covers(&self, pattern: &Pattern) -> bool {
+        if let Some(path) = as_path(pattern) {
+            let path = lexical(&path.to_string_lossy());
+            let dir = if path == "/" { String::new() } else { path };
+            return self
+                .aws
+                .iter()
+                .chain(&self.kiro)
+                .any(|root| root.starts_with(&format!("{dir}/")));
+        }
         let pattern = normalise(pattern);
         self.aws
             .iter()
@@ -273,6 +318,21 @@ pub fn normalise(pattern: &Pattern) -> Pattern {
     pattern
 }
 
+/// A plain absolute path with `.`, `..` and repeated slashes resolved as text.
+fn lexical(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 /// A literal absolute path as a pattern.
 pub fn literal(path: &str) -> Pattern {
     path.chars().map(Pat::Char).collect()
@@ -291,27 +351,33 @@ pub fn as_path(pattern: &Pattern) -> Option<PathBuf> {
 }
 
 /// Where a plain path really leads: its longest existing ancestor resolved through its
-/// symlinks, the rest appended.
+/// symlinks, the rest appended. (The ancestors are found with one `lstat` each; only the
+/// one that exists is resolved.)
 pub fn resolved(path: &Path) -> Option<PathBuf> {
     let mut existing = path.to_owned();
     let mut rest = Vec::new();
-    loop {
-        if let Ok(real) = std::fs::canonicalize(&existing) {
-            let mut out = real;
-            for part in rest.iter().rev() {
-                out.push(part);
-            }
-            return Some(out);
-        }
-        let name = existing.file_name()?.to_owned();
-        rest.push(name);
-        if !existing.pop() {
-            return None;
-        }
-        if existing.components().next_back() == Some(Component::RootDir) && rest.len() > 64 {
+    while std::fs::symlink_metadata(&existing).is_err() {
+        rest.push(existing.file_name()?.to_owned());
+        if !existing.pop() || rest.len() > 256 {
             return None;
         }
     }
+    // One judgement resolves the same directories (the working directory) many times.
+    thread_local! {
+        static RESOLVED: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<PathBuf>>> =
+            std::cell::RefCell::default();
+    }
+    let mut out = RESOLVED.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(existing.clone())
+            .or_insert_with(|| std::fs::canonicalize(&existing).ok())
+            .clone()
+    })?;
+    for part in rest.iter().rev() {
+        out.push(part);
+    }
+    Some(out)
 }
 
 #[cfg(test)]

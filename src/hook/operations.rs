@@ -27,20 +27,47 @@ pub fn class(service: &str, operation: &str) -> Class {
         || operation.contains("password")
         || operation.contains("credential")
         || operation.contains("presign");
-    let key = format!("\n{service} {operation} ");
-    let Some(at) = TABLE.find(&key) else {
-        return if secret_name {
-            Class::Secret
-        } else {
-            Class::Write
-        };
-    };
-    let rest = &TABLE[at + key.len()..];
-    match rest.split('\n').next() {
+    let key = format!("{service} {operation} ");
+    match find(&key) {
         Some("read") => Class::Read,
         Some("secret") => Class::Secret,
-        _ => Class::Write,
+        Some(_) => Class::Write,
+        None if secret_name => Class::Secret,
+        None => Class::Write,
     }
+}
+
+/// The class of the line that starts with `key`, by binary search over the sorted lines
+/// (a few dozen comparisons instead of a scan of the whole table).
+fn find(key: &str) -> Option<&'static str> {
+    let start = TABLE
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .find(|&i| !TABLE[i..].starts_with('#'))?;
+    let data = &TABLE[start..];
+    let bytes = data.as_bytes();
+    let (mut lo, mut hi) = (0, bytes.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let line_start = bytes[..mid]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        let line_end = bytes[line_start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |p| line_start + p);
+        let line = &data[line_start..line_end];
+        if let Some(class) = line.strip_prefix(key) {
+            return Some(class);
+        }
+        if line.as_bytes() < key.as_bytes() {
+            lo = line_end + 1;
+        } else {
+            hi = line_start;
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -68,6 +95,14 @@ mod tests {
             assert_eq!(class(service, op), class_, "{service} {op}");
         }
         let lines: Vec<&str> = TABLE.lines().filter(|l| !l.starts_with('#')).collect();
+        // Every line is found by the search, and a near miss is not.
+        for line in &lines {
+            let (key, class) = line.rsplit_once(' ').unwrap();
+            assert_eq!(find(&format!("{key} ")), Some(class), "{line}");
+        }
+        assert_eq!(find("ec2 describe-instance "), None);
+        assert_eq!(find("zzz zzz "), None);
+        assert_eq!(find("aaa aaa "), None);
         let mut sorted = lines.clone();
         sorted.sort_unstable();
         assert_eq!(lines, sorted, "the table is sorted");
