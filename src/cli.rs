@@ -224,6 +224,10 @@ pub struct StrictArgs {
     /// With --strict: also hide this file or directory from the agent (repeatable)
     #[arg(long, value_name = "PATH")]
     pub hide: Vec<PathBuf>,
+    /// With --strict: let the agent connect to this Unix socket outside, such as
+    /// "$SSH_AUTH_SOCK" for git over ssh (repeatable; none by default)
+    #[arg(long = "allow-socket", value_name = "PATH")]
+    pub allow_sockets: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -497,6 +501,7 @@ impl From<StrictArgs> for launch::Strict {
         launch::Strict {
             on: args.strict,
             hide: args.hide,
+            allow_sockets: args.allow_sockets,
         }
     }
 }

@@ -164,6 +164,7 @@ codes! {
     StrictUnsupportedPlatform = "strict_unsupported_platform", NotIsolated, "strict mode needs Linux (bubblewrap); here the default mode works: drop --strict, or run `kiro-aws init --no-strict`";
     KiroAgentNotLoadable = "kiro_agent_not_loadable", NotIsolated, "run `kiro-aws init` (or launch again) to write the agent, move the workspace .kiro/agents/aws-readonly.* away, or choose a known engine with --v2 or --v3";
     StrictRequired = "strict_required", NotIsolated, "launch through kiro-aws instead (`kiro-aws`, `kiro-aws run -- COMMAND`), or run `kiro-aws init --no-strict`";
+    AllowSocketInvalid = "allow_socket_invalid", Usage, "name the socket itself (for ssh: --allow-socket \"$SSH_AUTH_SOCK\")";
     HideNeedsStrict = "hide_needs_strict", Usage, "add --strict";
     HidePathMissing = "hide_path_missing", Usage, "create it first, or hide the directory that will hold it";
     HideCoversNeededPath = "hide_covers_needed_path", Usage, "hide a narrower path";

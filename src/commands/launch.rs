@@ -49,6 +49,8 @@ pub struct Strict {
     pub on: bool,
     /// `--hide PATH`s.
     pub hide: Vec<PathBuf>,
+    /// `--allow-socket PATH`s.
+    pub allow_sockets: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,10 +118,15 @@ fn ide_argv(args: &[OsString]) -> Vec<OsString> {
 pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
     let set = shared::prove(paths, inherited, &[])?;
     let strict = request.strict.as_ref().is_some_and(|s| s.on) || set.strict;
-    if request.strict.as_ref().is_some_and(|s| !s.hide.is_empty()) && !strict {
+    if request
+        .strict
+        .as_ref()
+        .is_some_and(|s| !s.hide.is_empty() || !s.allow_sockets.is_empty())
+        && !strict
+    {
         return Err(Error::new(
             Code::HideNeedsStrict,
-            "--hide works only in strict mode",
+            "--hide and --allow-socket work only in strict mode",
         ));
     }
     if strict {
@@ -154,7 +161,10 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
         }
     }
     let hide = match &request.strict {
-        Some(flags) if strict => Some(&flags.hide),
+        Some(flags) if strict => Some(crate::strict::Containment {
+            hide: flags.hide.clone(),
+            allow_sockets: flags.allow_sockets.clone(),
+        }),
         Some(_) => None,
         None if strict => {
             return Err(Error::new(
@@ -191,7 +201,7 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
     }
     match hide {
         Some(hide) => {
-            crate::strict::launch(paths, inherited, &set, &profile.name, hide, program, argv)
+            crate::strict::launch(paths, inherited, &set, &profile.name, &hide, program, argv)
         }
         None => {
             let plan = LaunchPlan {

@@ -67,21 +67,30 @@ fn unsupported() -> Error {
     refusal(std::env::consts::OS).expect("not Linux")
 }
 
+/// What a launch asks of the sandbox beyond its own rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Containment {
+    /// `--hide PATH`s: more to hide.
+    pub hide: Vec<PathBuf>,
+    /// `--allow-socket PATH`s: sockets outside the agent may connect to.
+    pub allow_sockets: Vec<PathBuf>,
+}
+
 /// Run `program argv...` in the strict sandbox and return its exit status.
 pub fn launch(
     paths: &Paths,
     inherited: &Env,
     set: &ProfileSet,
     profile: &str,
-    hide: &[PathBuf],
+    containment: &Containment,
     program: PathBuf,
     argv: Vec<OsString>,
 ) -> Result<Exit> {
     #[cfg(target_os = "linux")]
-    return session::launch(paths, inherited, set, profile, hide, program, argv);
+    return session::launch(paths, inherited, set, profile, containment, program, argv);
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (paths, inherited, set, profile, hide, program, argv);
+        let _ = (paths, inherited, set, profile, containment, program, argv);
         Err(unsupported())
     }
 }

@@ -52,6 +52,11 @@ pub struct Spec {
     pub ipc_masks: Vec<Mask>,
     /// Symlink targets, `--hide` paths and inherited credential files, outside `aws_dir`.
     pub masks: Vec<Mask>,
+    /// Unix sockets of programs outside found below `$HOME` (an ssh or gpg agent, an
+    /// editor's server), each covered by an empty file.
+    pub socket_masks: Vec<PathBuf>,
+    /// `--allow-socket` paths (resolved): bound back in, last.
+    pub allowed_sockets: Vec<PathBuf>,
     /// The directory of every strict session's broker; hidden but for `run_dir`.
     pub runtime_dir: PathBuf,
     /// This session's broker directory (socket, sandbox config), bound back read-only.
@@ -132,6 +137,23 @@ pub fn bwrap_args(spec: &Spec, status_fd: RawFd, argv: &[OsString]) -> Vec<OsStr
             MaskKind::File => push(&[&"--ro-bind", &spec.empty_file, &mask.path]),
         }
     }
+    // (A socket inside a directory hidden already is gone with it.)
+    let hidden_dirs: Vec<&PathBuf> = spec
+        .masks
+        .iter()
+        .chain(&spec.ipc_masks)
+        .filter(|m| m.kind == MaskKind::Dir)
+        .map(|m| &m.path)
+        .chain([&spec.aws_dir])
+        .collect();
+    for socket in &spec.socket_masks {
+        if !hidden_dirs.iter().any(|d| socket.starts_with(d)) {
+            push(&[&"--ro-bind", &spec.empty_file, socket]);
+        }
+    }
+    for socket in &spec.allowed_sockets {
+        push(&[&"--bind", socket, socket]);
+    }
     let status_fd = status_fd.to_string();
     push(&[
         &"--json-status-fd",
@@ -209,6 +231,11 @@ mod tests {
             empty_file: "/run/user/1000/kiro-aws/run-42/empty".into(),
             cwd: "/home/dev/project".into(),
             exe: "/usr/local/bin/kiro-aws".into(),
+            socket_masks: vec![
+                "/home/dev/.ssh/agent.sock".into(),
+                "/home/dev/.aws/inside.sock".into(),
+            ],
+            allowed_sockets: vec!["/run/user/1000/ssh-agent.socket".into()],
         }
     }
 
@@ -229,6 +256,8 @@ mod tests {
             --remount-ro /home/dev/.aws \
             --perms 0700 --tmpfs /data/sso --remount-ro /data/sso \
             --ro-bind /run/user/1000/kiro-aws/run-42/empty /home/dev/secret.txt \
+            --ro-bind /run/user/1000/kiro-aws/run-42/empty /home/dev/.ssh/agent.sock \
+            --bind /run/user/1000/ssh-agent.socket /run/user/1000/ssh-agent.socket \
             --json-status-fd 5 --chdir /home/dev/project \
             -- /usr/local/bin/kiro-aws __sandbox-exec -- /usr/bin/kiro-cli chat";
         let argv = ["/usr/bin/kiro-cli", "chat"].map(OsString::from);

@@ -26,7 +26,7 @@ use crate::strict::bwrap::{self, Streams};
 use crate::strict::names::CLIENT;
 use crate::strict::plan::{self, Spec};
 use crate::strict::pty::Pty;
-use crate::strict::{landlock, supervisor, view};
+use crate::strict::{landlock, supervisor, view, Containment};
 
 /// This session's private directory: the socket, the secret, the sandbox's AWS config
 /// and an empty credentials file. Removed when dropped.
@@ -228,8 +228,9 @@ pub fn prepare(
     inherited: &Env,
     set: &ProfileSet,
     profile: &str,
-    hide: &[PathBuf],
+    containment: &Containment,
 ) -> Result<Prepared> {
+    let hide = &containment.hide[..];
     let bwrap = bwrap::find(inherited, &paths.home)?;
     // A symlinked ~/.aws could be renamed from inside (only its target is covered) and a
     // new ~/.aws planted for the host to read later.
@@ -271,6 +272,26 @@ pub fn prepare(
         )
         .at(&cwd));
     }
+    let mut allowed_sockets = Vec::new();
+    for socket in &containment.allow_sockets {
+        use std::os::unix::fs::FileTypeExt;
+        let real = std::fs::canonicalize(socket)
+            .ok()
+            .filter(|r| std::fs::metadata(r).is_ok_and(|m| m.file_type().is_socket()));
+        match real {
+            Some(real) => allowed_sockets.push(real),
+            None => {
+                return Err(Error::new(
+                    Code::AllowSocketInvalid,
+                    format!("--allow-socket {}: not a Unix socket", socket.display()),
+                ))
+            }
+        }
+    }
+    let socket_masks: Vec<PathBuf> = view::home_sockets(&real_home, &[&cwd])
+        .into_iter()
+        .filter(|s| std::fs::canonicalize(s).is_ok_and(|r| !allowed_sockets.contains(&r)))
+        .collect();
     let private_tmp = view::private_tmp();
     let writable = view::writable(&paths.home, &cwd);
     let spec = Spec {
@@ -282,6 +303,8 @@ pub fn prepare(
             inherited,
             &[&paths.home, &cwd, &exe],
         ),
+        socket_masks,
+        allowed_sockets,
         masks: view::masks(
             &paths.home,
             &aws_dir,
@@ -347,8 +370,14 @@ pub fn preflight(prepared: &Prepared) -> Result<()> {
 /// a launch would, and reports why it cannot; warns when Landlock cannot scope it.
 pub fn check_machine(paths: &Paths, inherited: &Env, set: &ProfileSet) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let outcome = prepare(paths, inherited, set, &set.default_profile, &[])
-        .and_then(|prepared| preflight(&prepared));
+    let outcome = prepare(
+        paths,
+        inherited,
+        set,
+        &set.default_profile,
+        &Containment::default(),
+    )
+    .and_then(|prepared| preflight(&prepared));
     if let Err(error) = outcome {
         // The strict codes keep their name; anything else is a sandbox that failed.
         let code = match error.code {
@@ -401,13 +430,13 @@ pub fn launch(
     inherited: &Env,
     set: &ProfileSet,
     profile: &str,
-    hide: &[PathBuf],
+    containment: &Containment,
     program: PathBuf,
     argv: Vec<OsString>,
 ) -> Result<Exit> {
     // Before any thread starts, so that only the supervisor's loop takes these signals.
     let signals = supervisor::block_signals()?;
-    let prepared = prepare(paths, inherited, set, profile, hide)?;
+    let prepared = prepare(paths, inherited, set, profile, containment)?;
     preflight(&prepared)?;
 
     // Before the broker's threads, which start child processes.

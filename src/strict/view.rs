@@ -130,6 +130,38 @@ pub fn shared_cwd(cwd: &Path) -> Option<String> {
     None
 }
 
+/// The Unix sockets below `home` of programs outside: a bounded walk (depth 6, 50,000
+/// entries) that skips the directories of `skip` (the working directory, where the
+/// session's own programs make theirs). A socket created after launch is not covered.
+pub fn home_sockets(home: &Path, skip: &[&Path]) -> Vec<PathBuf> {
+    use std::os::unix::fs::FileTypeExt;
+    let mut found = Vec::new();
+    let mut stack = vec![(home.to_path_buf(), 0)];
+    let mut seen = 0;
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > 50_000 {
+                return found;
+            }
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if kind.is_socket() {
+                found.push(path);
+            } else if kind.is_dir() && depth < 6 && !skip.iter().any(|s| path.starts_with(s)) {
+                stack.push((path, depth + 1));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 /// The private temporary directories that exist here.
 pub fn private_tmp() -> Vec<PathBuf> {
     ["/tmp", "/var/tmp"]

@@ -1088,3 +1088,49 @@ fn the_hosts_tmp_and_its_sockets_stay_outside() {
     assert!(run.stdout.contains("kiro-aws-test-venv-"), "{}", run.stdout);
     drop(listener);
 }
+
+/// A socket below `$HOME` (an ssh agent's, here a listener of the test's) is out of
+/// reach inside unless `--allow-socket` lets it in on purpose.
+#[test]
+fn sockets_in_home_need_allow_socket() {
+    let l = laptop();
+    let dir = l.t.home().join(".ssh");
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let connect = format!(
+        "import socket\ns=socket.socket(socket.AF_UNIX)\ntry:\n    s.connect('{}')\n    print('CONNECTED')\nexcept OSError as e:\n    print('refused', e)\n",
+        socket.display()
+    );
+    let python = venv_bin("python");
+    let python = python.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--strict"];
+        args.extend(extra);
+        args.extend(["--", python, "-c", &connect]);
+        l.t.cmd(args).aws(&l.stub).run()
+    };
+    let blocked = run(&[]);
+    assert!(
+        blocked.stdout.contains("refused"),
+        "{}{}",
+        blocked.stdout,
+        blocked.stderr
+    );
+    let socket_arg = socket.to_str().unwrap();
+    let allowed = run(&["--allow-socket", socket_arg]);
+    assert!(
+        allowed.stdout.contains("CONNECTED"),
+        "{}{}",
+        allowed.stdout,
+        allowed.stderr
+    );
+    let bad = run(&["--allow-socket", "/nonexistent.sock"]);
+    assert_eq!(bad.status, 2, "{}", bad.stderr);
+    bad.stderr_has("allow_socket_invalid");
+    let outside =
+        l.t.cmd(["run", "--allow-socket", socket_arg, "--", "true"])
+            .run();
+    assert_eq!(outside.status, 2);
+    drop(listener);
+}
