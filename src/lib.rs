@@ -4,7 +4,8 @@
 //! - `code`, `error`, `finding`: every stable code, with its exit status and fix; the
 //!   error type; what `verify` reports. `env`: the environment, read once in `main`.
 //!   `paths`: every path, from one home. `clock`, `trust` (who else could change a
-//!   path), `platform` (what differs between Linux and macOS).
+//!   path), `platform` (what differs between Linux and macOS), `policy` (the managed
+//!   policy an administrator installs).
 //! - `config/`: the profile model, every validation rule and the AWS-format files.
 //! - `launch/`: the environment the agent gets, finding the program, the plan, the exec.
 //! - `hook/`: the agent's `preToolUse` hook, which judges each tool call (it reads
