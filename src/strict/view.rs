@@ -136,7 +136,26 @@ pub fn shared_cwd(cwd: &Path) -> Option<String> {
 pub fn home_sockets(home: &Path, skip: &[&Path]) -> Vec<PathBuf> {
     use std::os::unix::fs::FileTypeExt;
     let mut found = Vec::new();
-    let mut stack = vec![(home.to_path_buf(), 0)];
+    // Past the limit, what was found so far.
+    let _ = walk(home, 6, 50_000, skip, |path, kind| {
+        if kind.is_socket() {
+            found.push(path.to_path_buf());
+        }
+    });
+    found.sort();
+    found
+}
+
+/// Visit every entry below `root` down to `max_depth` directories, without going into
+/// `skip` or following symlinks; `Err` once more than `limit` entries were seen.
+fn walk(
+    root: &Path,
+    max_depth: usize,
+    limit: usize,
+    skip: &[&Path],
+    mut visit: impl FnMut(&Path, std::fs::FileType),
+) -> std::result::Result<(), ()> {
+    let mut stack = vec![(root.to_path_buf(), 0)];
     let mut seen = 0;
     while let Some((dir, depth)) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -144,22 +163,20 @@ pub fn home_sockets(home: &Path, skip: &[&Path]) -> Vec<PathBuf> {
         };
         for entry in entries.flatten() {
             seen += 1;
-            if seen > 50_000 {
-                return found;
+            if seen > limit {
+                return Err(());
             }
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
             let path = entry.path();
-            if kind.is_socket() {
-                found.push(path);
-            } else if kind.is_dir() && depth < 6 && !skip.iter().any(|s| path.starts_with(s)) {
+            visit(&path, kind);
+            if kind.is_dir() && depth < max_depth && !skip.iter().any(|s| path.starts_with(s)) {
                 stack.push((path, depth + 1));
             }
         }
     }
-    found.sort();
-    found
+    Ok(())
 }
 
 /// The private temporary directories that exist here.
@@ -228,31 +245,20 @@ pub fn masks(
     needed: &[&Path],
 ) -> Result<Vec<Mask>> {
     let mut candidates: Vec<PathBuf> = OTHER_TOOLS.iter().map(|p| home.join(p)).collect();
-    let mut stack = vec![(aws_dir.to_path_buf(), 0)];
-    let mut seen = 0;
-    while let Some((dir, depth)) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            seen += 1;
-            if seen > 100_000 {
-                return Err(Error::new(
-                    Code::IsolationNotProven,
-                    format!(
-                        "{} holds too many files to check for symlinks",
-                        aws_dir.display()
-                    ),
-                )
-                .with_fix("clean up ~/.aws (the CLI cache can be deleted)"));
-            }
-            let path = entry.path();
-            match entry.file_type() {
-                Ok(t) if t.is_symlink() => candidates.push(path),
-                Ok(t) if t.is_dir() && depth < 8 => stack.push((path, depth + 1)),
-                _ => {}
-            }
+    let walked = walk(aws_dir, 8, 100_000, &[], |path, kind| {
+        if kind.is_symlink() {
+            candidates.push(path.to_path_buf());
         }
+    });
+    if walked.is_err() {
+        return Err(Error::new(
+            Code::IsolationNotProven,
+            format!(
+                "{} holds too many files to check for symlinks",
+                aws_dir.display()
+            ),
+        )
+        .with_fix("clean up ~/.aws (the CLI cache can be deleted)"));
     }
     let found = candidates.len();
     for path in hide {
