@@ -153,11 +153,15 @@ const RECORDER: &str =
 /// they arrive and answers `--version`; `fake_kiro_cli.py` (Python adds LC_CTYPE to its
 /// own environment, so it records nothing) loads the agent and runs its hooks.
 pub fn fake_kiro_cli(version: &str) -> String {
+    // Inside a strict sandbox a checkout below /tmp is out of sight, and with it the test
+    // environment's Python: there the fake only records.
+    let python = venv_bin("python3");
+    let python = python.display();
     format!(
         "#!/bin/sh\nif [ \"$#\" = 1 ] && [ \"$1\" = --version ]; then echo 'kiro-cli {version}'; exit 0; fi\n\
          printf '%s\\0' \"$@\" > \"$0.argv\"\n/usr/bin/env -0 > \"$0.env\"\n\
-         exec '{}' '{}/tests/cli/fake_kiro_cli.py' \"$0\" '{version}' \"$@\"\n",
-        venv_bin("python3").display(),
+         [ -x '{python}' ] || exit 0\n\
+         exec '{python}' '{}/tests/cli/fake_kiro_cli.py' \"$0\" '{version}' \"$@\"\n",
         env!("CARGO_MANIFEST_DIR"),
     )
 }
