@@ -180,13 +180,15 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
         Target::Chat { args, .. } => {
             // The JSON dialect for the engine this session runs, then the proof that the
             // engine loads what was written.
-            let json = match kiro::engine_of(&program, args, paths) {
+            let asked = kiro::ask(&program, paths);
+            let json = match kiro::engine_of(&asked, args) {
                 Some(Engine::V1) => agent::Format::Classic,
                 _ => agent::Format::V2,
             };
             install_launch_files(&set, paths, json)?;
             let report = kiro::inspect(
                 &program,
+                asked,
                 args,
                 paths,
                 inherited.cwd(),

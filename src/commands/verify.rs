@@ -26,6 +26,7 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
     if let Ok(program) = resolve_program(kiro_cli_source(None), inherited) {
         let kiro = crate::kiro::inspect(
             &program,
+            crate::kiro::ask(&program, paths),
             &[],
             paths,
             inherited.cwd(),

@@ -112,31 +112,27 @@ impl Guard {
 
     /// [`Guard::judge`] for a plain, normalised path.
     fn judge_plain(&self, path: &str, access: Access) -> Option<Refusal> {
-        let below = |root: &str| {
+        // With `nocaseglob`, letter case does not tell paths apart.
+        let fold = |s: &str| {
+            if self.nocase {
+                s.to_ascii_lowercase()
+            } else {
+                s.to_owned()
+            }
+        };
+        let within = |path: &str, root: &str| {
             path == root
                 || (path.starts_with(root) && path.as_bytes().get(root.len()) == Some(&b'/'))
         };
-        let cased = |root: &String| {
-            if self.nocase {
-                below(&root.to_ascii_lowercase()) || {
-                    let lower = path.to_ascii_lowercase();
-                    lower == root.to_ascii_lowercase()
-                        || (lower.starts_with(&root.to_ascii_lowercase())
-                            && lower.as_bytes().get(root.len()) == Some(&b'/'))
-                }
-            } else {
-                below(root)
-            }
-        };
+        let folded = fold(path);
+        let below = |root: &str| within(&folded, &fold(root));
         for root in &self.aws {
-            if cased(root) {
-                let kiro = format!("{root}/kiro");
-                if !below(&kiro) {
-                    return Some(Refusal::HostAws);
-                }
+            // The exception for the isolated files is exact, whatever the case rules.
+            if below(root) && !within(path, &format!("{root}/kiro")) {
+                return Some(Refusal::HostAws);
             }
         }
-        if access == Access::Write && self.aws.iter().chain(&self.kiro).any(cased) {
+        if access == Access::Write && self.aws.iter().chain(&self.kiro).any(|r| below(r)) {
             return Some(Refusal::KiroWrite);
         }
         None

@@ -48,10 +48,15 @@ pub fn cache_file(paths: &Paths) -> PathBuf {
     paths.cache_dir.join("kiro-cli-version.json")
 }
 
+/// What `program --version` printed (from the cache when the binary is the same one).
+pub fn ask(program: &Path, paths: &Paths) -> Result<String, String> {
+    version::detect(program, &cache_file(paths))
+}
+
 /// The engine a session would run, when it can be told (for the JSON dialect to write).
-pub fn engine_of(program: &Path, args: &[OsString], paths: &Paths) -> Option<Engine> {
-    let output = version::detect(program, &cache_file(paths)).ok()?;
-    engine::engine(version::parse(&output)?, args).ok()
+pub fn engine_of(asked: &Result<String, String>, args: &[OsString]) -> Option<Engine> {
+    let output = asked.as_ref().ok()?;
+    engine::engine(version::parse(output)?, args).ok()
 }
 
 /// When the agent files are judged.
@@ -64,9 +69,11 @@ pub enum Moment {
     Written,
 }
 
-/// Check the session `program chat --agent aws-readonly ARGS` would run from `cwd`.
+/// Check the session `program chat --agent aws-readonly ARGS` would run from `cwd`;
+/// `asked` is what [`ask`] answered for `program`.
 pub fn inspect(
     program: &Path,
+    asked: Result<String, String>,
     args: &[OsString],
     paths: &Paths,
     cwd: &Path,
@@ -79,7 +86,7 @@ pub fn inspect(
         loads: false,
         problem: None,
     };
-    let output = match version::detect(program, &cache_file(paths)) {
+    let output = match asked {
         Ok(output) => output,
         Err(why) => {
             report.problem = Some(why);
