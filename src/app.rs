@@ -29,7 +29,10 @@ pub fn run(parsed: Parsed, env: &Env) -> Result<Exit> {
                 .map_err(|e| Error::io("<stdin>", "answer the probe request", e))?;
             Ok(Exit::Success)
         }
-        Request::SandboxExec(argv) => Err(crate::strict::sandbox_exec(&argv)),
+        Request::SandboxExec { bridge, argv } => {
+            Err(crate::strict::sandbox_exec(bridge.as_deref(), &argv))
+        }
+        Request::Connect { host, port } => crate::strict::connect(&host, port),
         Request::CredentialProcess {
             socket,
             secret_file,

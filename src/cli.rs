@@ -148,9 +148,16 @@ pub enum Command {
     /// Inside the strict sandbox: restore signals, then exec the program (internal)
     #[command(name = crate::strict::SHIM, hide = true)]
     SandboxExec {
+        /// The egress proxy's socket, for the network bridge inside
+        #[arg(long)]
+        bridge: Option<PathBuf>,
         #[arg(last = true, required = true)]
         argv: Vec<OsString>,
     },
+    /// Inside the strict sandbox: a tunnel to HOST PORT through the proxy on stdin and
+    /// stdout, for ssh's ProxyCommand (internal)
+    #[command(name = crate::strict::CONNECT, hide = true)]
+    Connect { host: String, port: u16 },
     /// Inside the strict sandbox: a credential_process that asks the broker (internal)
     #[command(name = crate::strict::CLIENT, hide = true)]
     CredentialProcess {
@@ -228,6 +235,22 @@ pub struct StrictArgs {
     /// "$SSH_AUTH_SOCK" for git over ssh (repeatable; none by default)
     #[arg(long = "allow-socket", value_name = "PATH")]
     pub allow_sockets: Vec<PathBuf>,
+    /// With --strict: let the agent reach this exact host and port even where strict mode
+    /// never connects by itself (loopback, private, link-local, metadata addresses) and
+    /// beyond --network allowlist (repeatable)
+    #[arg(long = "allow-host", value_name = "HOST:PORT")]
+    pub allow_hosts: Vec<String>,
+    /// With --strict: which hosts the sandbox's proxy lets out: `public` (any name that
+    /// resolves to public addresses) or `allowlist` (AWS endpoints and Kiro's own hosts,
+    /// on 443, plus --allow-host) [default: public, or as the managed policy requires]
+    #[arg(long, value_enum, value_name = "WHICH")]
+    pub network: Option<NetworkArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NetworkArg {
+    Public,
+    Allowlist,
 }
 
 #[derive(Debug, Args)]
@@ -453,7 +476,8 @@ impl Cli {
             }),
             Command::Hook => Request::Hook,
             Command::Probe => Request::Probe,
-            Command::SandboxExec { argv } => Request::SandboxExec(argv),
+            Command::SandboxExec { bridge, argv } => Request::SandboxExec { bridge, argv },
+            Command::Connect { host, port } => Request::Connect { host, port },
             Command::CredentialProcess {
                 socket,
                 secret_file,
@@ -502,6 +526,11 @@ impl From<StrictArgs> for launch::Strict {
             on: args.strict,
             hide: args.hide,
             allow_sockets: args.allow_sockets,
+            allow_hosts: args.allow_hosts,
+            network: args.network.map(|n| match n {
+                NetworkArg::Public => crate::network::Network::Public,
+                NetworkArg::Allowlist => crate::network::Network::Allowlist,
+            }),
         }
     }
 }

@@ -165,6 +165,9 @@ codes! {
     KiroAgentNotLoadable = "kiro_agent_not_loadable", NotIsolated, "run `kiro-aws init` (or launch again) to write the agent, move the workspace .kiro/agents/aws-readonly.* away, or choose a known engine with --v2 or --v3";
     StrictRequired = "strict_required", NotIsolated, "launch through kiro-aws instead (`kiro-aws`, `kiro-aws run -- COMMAND`), or run `kiro-aws init --no-strict`";
     AllowSocketInvalid = "allow_socket_invalid", Usage, "name the socket itself (for ssh: --allow-socket \"$SSH_AUTH_SOCK\")";
+    AllowHostInvalid = "allow_host_invalid", Usage, "write one exact host and port: --allow-host git.example.com:443 or --allow-host [::1]:8080";
+    EgressRefused = "egress_refused", Failure, "if you trust that host, let it in: kiro-aws run --strict --allow-host HOST:PORT";
+    UpstreamProxyInvalid = "upstream_proxy_invalid", Usage, "set HTTPS_PROXY to your network's http:// proxy (http://[user:password@]host:port), or unset it";
     HideNeedsStrict = "hide_needs_strict", Usage, "add --strict";
     HidePathMissing = "hide_path_missing", Usage, "create it first, or hide the directory that will hold it";
     HideCoversNeededPath = "hide_covers_needed_path", Usage, "hide a narrower path";

@@ -5,7 +5,8 @@
 //!   error type; what `verify` reports. `env`: the environment, read once in `main`.
 //!   `paths`: every path, from one home. `clock`, `trust` (who else could change a
 //!   path), `platform` (what differs between Linux and macOS), `policy` (the managed
-//!   policy an administrator installs).
+//!   policy an administrator installs), `network` (where strict mode's network may go:
+//!   the rules on names and addresses).
 //! - `config/`: the profile model, every validation rule and the AWS-format files.
 //! - `launch/`: the environment the agent gets, finding the program, the plan, the exec.
 //! - `hook/`: the agent's `preToolUse` hook, which judges each tool call (it reads
@@ -32,6 +33,7 @@ mod hook;
 mod install;
 mod kiro;
 mod launch;
+mod network;
 mod online;
 mod paths;
 mod platform;
@@ -61,7 +63,5 @@ pub mod testing {
     pub use crate::env::Env;
     pub use crate::launch::environment::TAG;
     pub use crate::paths::Paths;
-    #[cfg(target_os = "linux")]
-    pub use crate::strict::landlock;
     pub use crate::verify::verify;
 }

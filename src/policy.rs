@@ -1,13 +1,15 @@
 //! The managed policy an administrator installs for every user of a machine, root-owned,
 //! at `/etc/kiro-aws/policy.json` (`/Library/Application Support/kiro-aws/policy.json` on
 //! macOS): which accounts and roles kiro profiles may use, whether strict mode is
-//! required, and extra paths strict mode hides. Neither the user nor the agent can change
+//! required, extra paths strict mode hides, and what its network may reach (exact hosts
+//! let in, as `--allow-host` does, and whether `--network allowlist` is required). Neither the user nor the agent can change
 //! it; `verify` enforces it (`policy_violation`), and a policy file anyone but root could
 //! have written is itself an error.
 //!
 //! ```json
 //! {"allowed_accounts": ["111111111111"], "allowed_roles": ["Kiro*"],
-//!  "require_strict": true, "hidden_paths": ["/srv/secrets"]}
+//!  "require_strict": true, "hidden_paths": ["/srv/secrets"],
+//!  "allowed_hosts": ["git.corp.example:443"], "require_network_allowlist": true}
 //! ```
 
 use std::io::Read;
@@ -34,6 +36,12 @@ pub struct Policy {
     /// Paths strict mode hides besides its own list.
     #[serde(default)]
     pub hidden_paths: Vec<PathBuf>,
+    /// `HOST:PORT`s strict mode's network lets in, as `--allow-host` does.
+    #[serde(default)]
+    pub allowed_hosts: Vec<crate::network::HostPort>,
+    /// Strict launches use `--network allowlist`; `--network public` is refused.
+    #[serde(default)]
+    pub require_network_allowlist: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,7 +190,7 @@ mod tests {
             require_strict: true,
             allowed_accounts: Some(vec![set.profiles[0].account_id.clone()]),
             allowed_roles: Some(vec!["Nothing*".into()]),
-            hidden_paths: Vec::new(),
+            ..Policy::default()
         };
         let found = violations(&strict, &set);
         assert_eq!(
@@ -190,6 +198,14 @@ mod tests {
             1 + set.profiles.len() + (set.profiles.len() - 1),
             "{found:?}"
         );
-        assert!(serde_json::from_str::<Policy>(r#"{"allowed_hosts": []}"#).is_err());
+        assert!(serde_json::from_str::<Policy>(r#"{"allowed_domains": []}"#).is_err());
+        let hosts: Policy = serde_json::from_str(
+            r#"{"allowed_hosts": ["Git.Corp:443", "[::1]:8080"], "require_network_allowlist": true}"#,
+        )
+        .unwrap();
+        assert_eq!(hosts.allowed_hosts[0].to_string(), "git.corp:443");
+        assert!(hosts.require_network_allowlist);
+        let bad = serde_json::from_str::<Policy>(r#"{"allowed_hosts": ["git.corp"]}"#);
+        assert!(bad.unwrap_err().to_string().contains("git.corp"));
     }
 }

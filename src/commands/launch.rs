@@ -51,6 +51,10 @@ pub struct Strict {
     pub hide: Vec<PathBuf>,
     /// `--allow-socket PATH`s.
     pub allow_sockets: Vec<PathBuf>,
+    /// `--allow-host HOST:PORT`s, as written (checked by the launch).
+    pub allow_hosts: Vec<String>,
+    /// `--network`.
+    pub network: Option<crate::network::Network>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,21 +122,42 @@ fn ide_argv(args: &[OsString]) -> Vec<OsString> {
 pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
     let set = shared::prove(paths, inherited, &[])?;
     let strict = request.strict.as_ref().is_some_and(|s| s.on) || set.strict;
-    if request
-        .strict
-        .as_ref()
-        .is_some_and(|s| !s.hide.is_empty() || !s.allow_sockets.is_empty())
-        && !strict
+    if request.strict.as_ref().is_some_and(|s| {
+        !s.hide.is_empty()
+            || !s.allow_sockets.is_empty()
+            || !s.allow_hosts.is_empty()
+            || s.network.is_some()
+    }) && !strict
     {
         return Err(Error::new(
             Code::HideNeedsStrict,
-            "--hide and --allow-socket work only in strict mode",
+            "--hide, --allow-socket, --allow-host and --network work only in strict mode",
         ));
     }
     if strict {
         // Before anything is written: this system may have no sandbox at all.
         crate::strict::check_platform()?;
     }
+    let hide = match &request.strict {
+        Some(flags) if strict => Some(crate::strict::Containment {
+            hide: flags.hide.clone(),
+            allow_sockets: flags.allow_sockets.clone(),
+            allow_hosts: flags
+                .allow_hosts
+                .iter()
+                .map(|h| crate::network::HostPort::parse(h))
+                .collect::<Result<_>>()?,
+            network: flags.network,
+        }),
+        Some(_) => None,
+        None if strict => {
+            return Err(Error::new(
+                Code::StrictUnsupported,
+                "strict mode is the default here, and the IDE cannot be contained: it may hand the window to an instance already running outside",
+            ))
+        }
+        None => None,
+    };
     let profile = shared::select_profile(&set, request.profile.as_deref())?;
     if let Target::Chat {
         check_identity: true,
@@ -160,20 +185,6 @@ pub fn run(request: Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
             ));
         }
     }
-    let hide = match &request.strict {
-        Some(flags) if strict => Some(crate::strict::Containment {
-            hide: flags.hide.clone(),
-            allow_sockets: flags.allow_sockets.clone(),
-        }),
-        Some(_) => None,
-        None if strict => {
-            return Err(Error::new(
-                Code::StrictUnsupported,
-                "strict mode is the default here, and the IDE cannot be contained: it may hand the window to an instance already running outside",
-            ))
-        }
-        None => None,
-    };
     let (source, argv) = request.target.program();
     let program = program::resolve_program(source, inherited)?;
     match &request.target {

@@ -29,7 +29,15 @@ pub enum Request {
     /// The online side of whoami, audit --run and the broker (internal).
     Probe,
     /// Inside the strict sandbox: the shim that execs the program (internal).
-    SandboxExec(Vec<std::ffi::OsString>),
+    SandboxExec {
+        bridge: Option<PathBuf>,
+        argv: Vec<std::ffi::OsString>,
+    },
+    /// Inside the strict sandbox: a tunnel through the egress proxy (internal).
+    Connect {
+        host: String,
+        port: u16,
+    },
     /// Inside the strict sandbox: a `credential_process` that asks the broker (internal).
     CredentialProcess {
         socket: PathBuf,

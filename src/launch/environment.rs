@@ -89,7 +89,6 @@ pub fn is_removed(name: &str) -> bool {
 /// so the default mode keeps them and `verify` says so; the proxy variables in any letter
 /// case (clients differ in which spelling they read).
 pub fn is_tls_setting(name: &str) -> bool {
-    const PROXIES: [&str; 4] = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"];
     const TRUST: [&str; 6] = [
         "AWS_CA_BUNDLE",
         "REQUESTS_CA_BUNDLE",
@@ -98,8 +97,26 @@ pub fn is_tls_setting(name: &str) -> bool {
         "CURL_CA_BUNDLE",
         "NODE_EXTRA_CA_CERTS",
     ];
-    PROXIES.iter().any(|p| p.eq_ignore_ascii_case(name)) || TRUST.contains(&name)
+    is_proxy_setting(name) || TRUST.contains(&name)
 }
+
+/// A proxy variable, in any letter case (clients differ in which spelling they read).
+pub fn is_proxy_setting(name: &str) -> bool {
+    const PROXIES: [&str; 4] = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"];
+    PROXIES.iter().any(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// The proxy variables a strict session sets to its egress bridge: the spellings
+/// clients read (curl, Python, Node, Go, git, the AWS SDKs). Every other spelling, and
+/// `NO_PROXY` in any case, is removed.
+pub const PROXY_SET: [&str; 6] = [
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "ALL_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "all_proxy",
+];
 
 /// A variable the agent's own commands must leave as the launch made it: every client
 /// variable but the region, output, pager and retry settings, and every TLS setting.
@@ -165,6 +182,29 @@ impl LaunchEnv {
         Ok(LaunchEnv { set, unset })
     }
 
+    /// Send every client through `proxy` (strict mode's egress bridge): the proxy
+    /// variables of [`PROXY_SET`] name it, every other spelling and `NO_PROXY` go, and
+    /// git's ssh goes through `ssh_proxy_command` (an ssh `ProxyCommand`) unless the user
+    /// chose a `GIT_SSH_COMMAND` of their own.
+    pub fn route_through(&mut self, proxy: &str, ssh_proxy_command: &str, inherited: &Env) {
+        for name in inherited.names() {
+            if is_proxy_setting(name) && !PROXY_SET.contains(&name) {
+                self.unset.push(name.to_owned());
+            }
+        }
+        self.unset.sort();
+        self.unset.dedup();
+        for name in PROXY_SET {
+            self.set.insert(name.to_owned(), proxy.to_owned());
+        }
+        if inherited.get("GIT_SSH_COMMAND").is_none() {
+            self.set.insert(
+                "GIT_SSH_COMMAND".to_owned(),
+                format!("ssh -o ProxyCommand='{ssh_proxy_command}'"),
+            );
+        }
+    }
+
     /// The child's whole environment: inherited, minus what is removed, plus what is set.
     pub fn apply(&self, inherited: &Env) -> BTreeMap<OsString, OsString> {
         let mut env: BTreeMap<OsString, OsString> = inherited
@@ -172,7 +212,12 @@ impl LaunchEnv {
             .iter()
             .filter(|(name, _)| {
                 let name = name.to_string_lossy();
-                !is_removed(&name) && !self.set.contains_key(name.as_ref())
+                !is_removed(&name)
+                    && !self.set.contains_key(name.as_ref())
+                    && self
+                        .unset
+                        .binary_search_by(|u| u.as_str().cmp(&name))
+                        .is_err()
             })
             .cloned()
             .collect();
@@ -225,6 +270,66 @@ mod tests {
         .map(|(k, v)| (k.into(), v.into()))
         .collect();
         assert_eq!(child, expected);
+    }
+
+    #[test]
+    fn a_strict_session_routes_every_spelling_through_its_bridge() {
+        let paths = Paths::new(Path::new("/home/u"));
+        let inherited = Env::of(&[
+            ("PATH", "/usr/bin"),
+            ("Https_Proxy", "http://interceptor:1"),
+            ("no_proxy", "*"),
+            ("NO_PROXY", "localhost"),
+            ("http_proxy", "http://corp:8080"),
+            ("REQUESTS_CA_BUNDLE", "/etc/corp.pem"),
+        ]);
+        let mut launch = LaunchEnv::new(&paths, "kiro-dev", &inherited).unwrap();
+        launch.route_through(
+            "http://127.0.0.1:3128",
+            "/bin/kiro-aws __connect %h %p",
+            &inherited,
+        );
+        let child = launch.apply(&inherited);
+        let proxies: Vec<(String, String)> = child
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
+            .filter(|(k, _)| is_proxy_setting(k))
+            .collect();
+        let mut expected: Vec<(String, String)> = PROXY_SET
+            .iter()
+            .map(|n| ((*n).to_owned(), "http://127.0.0.1:3128".to_owned()))
+            .collect();
+        expected.sort();
+        assert_eq!(proxies, expected);
+        assert_eq!(
+            child.get(std::ffi::OsStr::new("GIT_SSH_COMMAND")).unwrap(),
+            "ssh -o ProxyCommand='/bin/kiro-aws __connect %h %p'"
+        );
+        // Whom TLS trusts is the user's: a corporate proxy upstream may need its CA.
+        assert_eq!(
+            child
+                .get(std::ffi::OsStr::new("REQUESTS_CA_BUNDLE"))
+                .unwrap(),
+            "/etc/corp.pem"
+        );
+        for gone in ["Https_Proxy", "no_proxy", "NO_PROXY"] {
+            assert!(launch.unset.contains(&gone.to_owned()), "{gone}");
+        }
+        let own = Env::of(&[("GIT_SSH_COMMAND", "ssh -i key")]);
+        let mut launch = LaunchEnv::new(&paths, "kiro-dev", &own).unwrap();
+        launch.route_through("http://127.0.0.1:3128", "x", &own);
+        assert_eq!(
+            launch
+                .apply(&own)
+                .get(std::ffi::OsStr::new("GIT_SSH_COMMAND"))
+                .unwrap(),
+            "ssh -i key"
+        );
     }
 
     #[test]

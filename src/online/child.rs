@@ -121,7 +121,9 @@ fn timed_out(timeout: Duration) -> Observation {
 }
 
 /// The proxy this child uses: the HTTPS proxy its parent passed (`HTTPS_PROXY`, either
-/// case, with `NO_PROXY`), nothing else (`ALL_PROXY` and `HTTP_PROXY` are never read).
+/// case, with `NO_PROXY`), nothing else (`ALL_PROXY` is never read, and `HTTP_PROXY`
+/// only when it names the same proxy: kiro-aws removes it from the child it starts;
+/// inside a strict sandbox both name the egress bridge).
 fn proxy_config() -> aws_smithy_http_client::proxy::ProxyConfig {
     use aws_smithy_http_client::proxy::ProxyConfig;
     let var = |name: &str| {
@@ -133,7 +135,13 @@ fn proxy_config() -> aws_smithy_http_client::proxy::ProxyConfig {
     let Some(url) = var("HTTPS_PROXY") else {
         return ProxyConfig::disabled();
     };
-    match ProxyConfig::https(url) {
+    let both = var("HTTP_PROXY").is_some_and(|http| http == url);
+    let config = if both {
+        ProxyConfig::all(url)
+    } else {
+        ProxyConfig::https(url)
+    };
+    match config {
         Ok(proxy) => match var("NO_PROXY") {
             Some(rules) => proxy.no_proxy(rules),
             None => proxy,

@@ -9,8 +9,9 @@
 //! The pieces: `plan` (the sandbox as a value and its bwrap argv), `view` (what is
 //! hidden and what stays writable), `bwrap` (which bwrap, and starting it), `session`
 //! (one session start to end, its run directory), `broker` (credentials over a Unix
-//! socket), `supervisor` and `pty` (signals and the terminal), `shim` (the first program
-//! inside) and `landlock`.
+//! socket), `egress` (the network: a namespace with only loopback, and the proxy outside
+//! that is its one way out), `supervisor` and `pty` (signals and the terminal), `shim`
+//! (the first program inside) and `landlock`.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -26,8 +27,9 @@ use crate::paths::Paths;
 mod broker;
 #[cfg(target_os = "linux")]
 mod bwrap;
+pub mod egress;
 #[cfg(target_os = "linux")]
-pub mod landlock;
+mod landlock;
 mod names;
 #[cfg(target_os = "linux")]
 mod plan;
@@ -42,7 +44,7 @@ mod supervisor;
 #[cfg(target_os = "linux")]
 mod view;
 
-pub use names::{CLIENT, SHIM};
+pub use names::{CLIENT, CONNECT, SHIM};
 
 /// The refusal of strict mode on `os` (as `std::env::consts::OS` names it), where the
 /// sandbox cannot be built: every system but Linux.
@@ -74,6 +76,10 @@ pub struct Containment {
     pub hide: Vec<PathBuf>,
     /// `--allow-socket PATH`s: sockets outside the agent may connect to.
     pub allow_sockets: Vec<PathBuf>,
+    /// `--allow-host HOST:PORT`s: exact hosts the egress proxy lets in.
+    pub allow_hosts: Vec<crate::network::HostPort>,
+    /// `--network`, when given.
+    pub network: Option<crate::network::Network>,
 }
 
 /// Run `program argv...` in the strict sandbox and return its exit status.
@@ -112,14 +118,27 @@ pub fn check_machine(paths: &Paths, inherited: &Env, set: &ProfileSet) -> Vec<Fi
     }
 }
 
-/// Inside the sandbox: the shim, which execs the program (returns only on failure).
-pub fn sandbox_exec(argv: &[OsString]) -> Error {
+/// Inside the sandbox: the shim, which starts the network bridge to `bridge` and execs
+/// the program (returns only on failure).
+pub fn sandbox_exec(bridge: Option<&Path>, argv: &[OsString]) -> Error {
     #[cfg(target_os = "linux")]
-    return shim::shim(argv);
+    return shim::shim(bridge, argv);
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = argv;
+        let _ = (bridge, argv);
         unsupported()
+    }
+}
+
+/// Inside the sandbox: a tunnel to `host:port` through the egress proxy, on standard
+/// input and output.
+pub fn connect(host: &str, port: u16) -> Result<Exit> {
+    #[cfg(target_os = "linux")]
+    return egress::bridge::connect(host, port);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (host, port);
+        Err(unsupported())
     }
 }
 

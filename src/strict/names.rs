@@ -4,3 +4,5 @@
 pub const SHIM: &str = "__sandbox-exec";
 /// A sandboxed AWS client runs it as its `credential_process`.
 pub const CLIENT: &str = "__credential-process";
+/// ssh's `ProxyCommand` inside the sandbox: a tunnel through the egress proxy.
+pub const CONNECT: &str = "__connect";

@@ -6,7 +6,8 @@
 //! including files created there after launch. Symlinks under `~/.aws` and `--hide`
 //! paths are resolved and their real targets masked too. A new user and PID namespace with
 //! a fresh `/proc`, no capabilities and no further user namespaces keep the masks in
-//! place and the processes outside out of reach.
+//! place and the processes outside out of reach. A new network namespace has only
+//! loopback: the egress proxy's socket in the run directory is the one way out.
 
 use std::ffi::OsString;
 use std::os::fd::RawFd;
@@ -41,6 +42,10 @@ pub struct Spec {
     /// `/tmp` and `/var/tmp`: private and empty inside (other programs' sockets live
     /// there: tmux, screen, X11, editors' servers).
     pub private_tmp: Vec<PathBuf>,
+    /// `/run` (and `/var/run` where it is a directory of its own): private and empty
+    /// inside, so no service's socket there comes in (D-Bus, Docker, containerd, nscd,
+    /// systemd, whatever a later service adds).
+    pub private_run: Vec<PathBuf>,
     /// Directories that stay writable (`$HOME`, the working directory), bound back after
     /// the private temporary directories; everything else is read-only, so nothing
     /// planted in the system runs later outside.
@@ -61,6 +66,8 @@ pub struct Spec {
     pub runtime_dir: PathBuf,
     /// This session's broker directory (socket, sandbox config), bound back read-only.
     pub run_dir: PathBuf,
+    /// The egress proxy's socket (in `run_dir`): the network's one way out.
+    pub proxy_socket: PathBuf,
     /// An empty file used to cover file masks.
     pub empty_file: PathBuf,
     pub cwd: PathBuf,
@@ -80,6 +87,7 @@ pub fn bwrap_args(spec: &Spec, status_fd: RawFd, argv: &[OsString]) -> Vec<OsStr
         &"--unshare-user",
         &"--disable-userns",
         &"--unshare-pid",
+        &"--unshare-net",
         &"--die-with-parent",
         &"--cap-drop",
         &"ALL",
@@ -89,6 +97,9 @@ pub fn bwrap_args(spec: &Spec, status_fd: RawFd, argv: &[OsString]) -> Vec<OsStr
     ]);
     for dir in &spec.private_tmp {
         push(&[&"--perms", &"1777", &"--tmpfs", dir]);
+    }
+    for dir in &spec.private_run {
+        push(&[&"--perms", &"0755", &"--tmpfs", dir]);
     }
     // Tools first: a writable directory inside one stays writable.
     for dir in &spec.tmp_tools {
@@ -107,7 +118,10 @@ pub fn bwrap_args(spec: &Spec, status_fd: RawFd, argv: &[OsString]) -> Vec<OsStr
     // a symlink there, a virtualenv's `python`, would fail.)
     let in_tmp = |p: &&OsString| {
         let p = Path::new(p);
-        spec.private_tmp.iter().any(|t| p.starts_with(t))
+        spec.private_tmp
+            .iter()
+            .chain(&spec.private_run)
+            .any(|t| p.starts_with(t))
             && !spec.tmp_tools.iter().any(|t| p.starts_with(t))
             && !spec.writable.iter().any(|w| p.starts_with(w))
     };
@@ -163,6 +177,8 @@ pub fn bwrap_args(spec: &Spec, status_fd: RawFd, argv: &[OsString]) -> Vec<OsStr
         &"--",
         &spec.exe,
         &SHIM,
+        &"--bridge",
+        &spec.proxy_socket,
         &"--",
     ]);
     args.extend(argv.iter().cloned());
@@ -214,6 +230,7 @@ mod tests {
                 },
             ],
             private_tmp: vec!["/tmp".into()],
+            private_run: vec!["/run".into()],
             writable: vec!["/home/dev".into()],
             tmp_tools: vec!["/tmp/tools".into()],
             ipc_masks: vec![
@@ -228,6 +245,7 @@ mod tests {
             ],
             runtime_dir: "/run/user/1000/kiro-aws".into(),
             run_dir: "/run/user/1000/kiro-aws/run-42".into(),
+            proxy_socket: "/run/user/1000/kiro-aws/run-42/proxy.sock".into(),
             empty_file: "/run/user/1000/kiro-aws/run-42/empty".into(),
             cwd: "/home/dev/project".into(),
             exe: "/usr/local/bin/kiro-aws".into(),
@@ -241,8 +259,10 @@ mod tests {
 
     #[test]
     fn the_bwrap_argv_is_a_plain_value() {
-        let expected = "--unshare-user --disable-userns --unshare-pid --die-with-parent \
-            --cap-drop ALL --ro-bind / / --perms 1777 --tmpfs /tmp --ro-bind /tmp/tools /tmp/tools \
+        let expected =
+            "--unshare-user --disable-userns --unshare-pid --unshare-net --die-with-parent \
+            --cap-drop ALL --ro-bind / / --perms 1777 --tmpfs /tmp --perms 0755 --tmpfs /run \
+            --ro-bind /tmp/tools /tmp/tools \
             --bind /home/dev /home/dev \
             --dev /dev --proc /proc \
             --ro-bind /usr/local/bin/kiro-aws /usr/local/bin/kiro-aws \
@@ -259,7 +279,8 @@ mod tests {
             --ro-bind /run/user/1000/kiro-aws/run-42/empty /home/dev/.ssh/agent.sock \
             --bind /run/user/1000/ssh-agent.socket /run/user/1000/ssh-agent.socket \
             --json-status-fd 5 --chdir /home/dev/project \
-            -- /usr/local/bin/kiro-aws __sandbox-exec -- /usr/bin/kiro-cli chat";
+            -- /usr/local/bin/kiro-aws __sandbox-exec \
+            --bridge /run/user/1000/kiro-aws/run-42/proxy.sock -- /usr/bin/kiro-cli chat";
         let argv = ["/usr/bin/kiro-cli", "chat"].map(OsString::from);
         let args: Vec<String> = bwrap_args(&spec(), 5, &argv)
             .into_iter()

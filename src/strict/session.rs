@@ -18,21 +18,26 @@ use crate::error::{Error, Exit, Result};
 use crate::finding::Finding;
 use crate::install::atomic_file;
 use crate::launch::environment::LaunchEnv;
+use crate::network::{Network, Rules};
 use crate::online::identity::{FailureKind, Observation};
 use crate::online::probe::{self, Request, Response, RoleCredentials};
 use crate::paths::Paths;
+use crate::policy::Policy;
 use crate::strict::broker::Broker;
 use crate::strict::bwrap::{self, Streams};
-use crate::strict::names::CLIENT;
+use crate::strict::egress::{self, proxy::Proxy, upstream::Upstream};
+use crate::strict::names::{CLIENT, CONNECT};
 use crate::strict::plan::{self, Spec};
 use crate::strict::pty::Pty;
-use crate::strict::{landlock, supervisor, view, Containment};
+use crate::strict::{supervisor, view, Containment};
 
 /// This session's private directory: the socket, the secret, the sandbox's AWS config
 /// and an empty credentials file. Removed when dropped.
 pub struct RunDir {
     pub path: PathBuf,
     pub socket: PathBuf,
+    /// The egress proxy's socket.
+    pub proxy_socket: PathBuf,
     pub secret_file: PathBuf,
     pub config: PathBuf,
     pub credentials: PathBuf,
@@ -85,6 +90,7 @@ impl RunDir {
             .map_err(|e| Error::io(&path, "create the broker directory", e))?;
         let run = RunDir {
             socket: path.join("broker.sock"),
+            proxy_socket: path.join("proxy.sock"),
             secret_file: path.join("secret"),
             config: path.join("config"),
             credentials: path.join("credentials"),
@@ -192,17 +198,36 @@ pub fn sandbox_config(set: &ProfileSet, exe: &Path, run: &RunDir) -> Result<Stri
 }
 
 /// `--hide` paths and those the managed policy hides (the ones that exist now).
-fn with_policy(hide: &[PathBuf], paths: &Paths) -> Vec<PathBuf> {
+fn hidden(hide: &[PathBuf], policy: &Policy) -> Vec<PathBuf> {
     let mut all = hide.to_vec();
-    if let crate::policy::Loaded::Valid(policy) = crate::policy::load(&paths.policy_file) {
-        all.extend(
-            policy
-                .hidden_paths
-                .into_iter()
-                .filter(|p| std::fs::symlink_metadata(p).is_ok()),
-        );
-    }
+    all.extend(
+        policy
+            .hidden_paths
+            .iter()
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .cloned(),
+    );
     all
+}
+
+/// What the egress proxy lets out: the launch's flags within the managed policy's
+/// bounds (its hosts added; `--network allowlist` when it says so).
+fn network_rules(containment: &Containment, policy: &Policy) -> Result<Rules> {
+    let network = match (containment.network, policy.require_network_allowlist) {
+        (Some(Network::Public), true) => {
+            return Err(Error::new(
+                Code::PolicyViolation,
+                "--network public: the managed policy requires --network allowlist",
+            ))
+        }
+        (_, true) => Network::Allowlist,
+        (chosen, false) => chosen.unwrap_or_default(),
+    };
+    let mut allowed = containment.allow_hosts.clone();
+    allowed.extend(policy.allowed_hosts.iter().cloned());
+    allowed.sort();
+    allowed.dedup();
+    Ok(Rules { network, allowed })
 }
 
 /// Where the brokers' directories live: `$XDG_RUNTIME_DIR/kiro-aws`, else
@@ -221,6 +246,9 @@ pub struct Prepared {
     pub spec: Spec,
     pub env: BTreeMap<OsString, OsString>,
     pub bwrap: PathBuf,
+    /// What the egress proxy lets out, and the user's own proxy it goes through.
+    pub rules: Rules,
+    pub upstream: Option<Upstream>,
 }
 
 pub fn prepare(
@@ -230,7 +258,12 @@ pub fn prepare(
     profile: &str,
     containment: &Containment,
 ) -> Result<Prepared> {
-    let hide = &containment.hide[..];
+    let policy = match crate::policy::load(&paths.policy_file) {
+        crate::policy::Loaded::Valid(policy) => policy,
+        _ => Policy::default(),
+    };
+    let rules = network_rules(containment, &policy)?;
+    let upstream = Upstream::from_env(inherited)?;
     let bwrap = bwrap::find(inherited, &paths.home)?;
     // A symlinked ~/.aws could be renamed from inside (only its target is covered) and a
     // new ~/.aws planted for the host to read later.
@@ -258,6 +291,12 @@ pub fn prepare(
     launch_env
         .set
         .insert("AWS_SHARED_CREDENTIALS_FILE".into(), text(&run.credentials));
+    // (The path is one `sandbox_config` accepted for a command line.)
+    launch_env.route_through(
+        &egress::bridge_url(),
+        &format!("{} {CONNECT} %h %p", exe.display()),
+        inherited,
+    );
     let cwd = std::fs::canonicalize(inherited.cwd()).unwrap_or_else(|_| PathBuf::from("/"));
     let real_home = real(&paths.home)?;
     let run_path = real(&run.path)?;
@@ -293,10 +332,13 @@ pub fn prepare(
         .filter(|s| std::fs::canonicalize(s).is_ok_and(|r| !allowed_sockets.contains(&r)))
         .collect();
     let private_tmp = view::private_tmp();
+    let private_run = view::private_run();
+    let private: Vec<PathBuf> = private_tmp.iter().chain(&private_run).cloned().collect();
     let writable = view::writable(&paths.home, &cwd);
     let spec = Spec {
-        tmp_tools: view::tmp_tools(inherited.get("PATH"), &private_tmp, &writable),
+        tmp_tools: view::tmp_tools(inherited.get("PATH"), &private, &writable),
         private_tmp,
+        private_run,
         writable,
         ipc_masks: view::ipc_masks(
             nix::unistd::getuid().as_raw(),
@@ -308,7 +350,7 @@ pub fn prepare(
         masks: view::masks(
             &paths.home,
             &aws_dir,
-            &with_policy(hide, paths),
+            &hidden(&containment.hide, &policy),
             inherited,
             &needed,
         )?,
@@ -316,6 +358,7 @@ pub fn prepare(
         kiro_files,
         runtime_dir: real(run.path.parent().expect("below the runtime directory"))?,
         run_dir: real(&run.path)?,
+        proxy_socket: real(&run.path)?.join("proxy.sock"),
         empty_file: real(&run.empty)?,
         cwd,
         exe,
@@ -326,6 +369,8 @@ pub fn prepare(
         run,
         spec,
         bwrap,
+        rules,
+        upstream,
     })
 }
 
@@ -367,7 +412,7 @@ pub fn preflight(prepared: &Prepared) -> Result<()> {
 }
 
 /// `verify --strict`: builds the sandbox once around `true` for the default profile, as
-/// a launch would, and reports why it cannot; warns when Landlock cannot scope it.
+/// a launch would, and reports why it cannot.
 pub fn check_machine(paths: &Paths, inherited: &Env, set: &ProfileSet) -> Vec<Finding> {
     let mut findings = Vec::new();
     let outcome = prepare(
@@ -387,16 +432,6 @@ pub fn check_machine(paths: &Paths, inherited: &Env, set: &ProfileSet) -> Vec<Fi
             _ => Code::StrictSandboxFailed,
         };
         findings.push(Finding::from_error(code, "bwrap", error));
-    }
-    if !landlock::can_scope() {
-        findings.push(Finding::warning(
-            Code::StrictLandlockMissing,
-            "landlock",
-            format!(
-                "Landlock ABI {} cannot keep the sandbox from abstract sockets outside (needs 6, Linux 6.12)",
-                landlock::abi()
-            ),
-        ));
     }
     findings
 }
@@ -452,6 +487,9 @@ pub fn launch(
         .map_err(|e| Error::io(&prepared.run.socket, "listen on the broker socket", e))?;
     broker.serve(listener);
     broker.prefetch(profile);
+    let proxy_listener = std::os::unix::net::UnixListener::bind(&prepared.run.proxy_socket)
+        .map_err(|e| Error::io(&prepared.run.proxy_socket, "listen on the proxy socket", e))?;
+    Proxy::new(prepared.rules.clone(), prepared.upstream.clone()).serve(proxy_listener);
 
     let pipe = supervisor::status_pipe()?;
     let argv: Vec<OsString> = std::iter::once(program.into_os_string())

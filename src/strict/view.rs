@@ -179,6 +179,18 @@ fn walk(
     Ok(())
 }
 
+/// The runtime directories that are private inside: `/run`, and `/var/run` when it is
+/// not a link to it.
+pub fn private_run() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = ["/run", "/var/run"]
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.dedup();
+    dirs
+}
+
 /// The private temporary directories that exist here.
 pub fn private_tmp() -> Vec<PathBuf> {
     ["/tmp", "/var/tmp"]

@@ -504,6 +504,11 @@ pub struct AwsStub {
 pub const SSO_TOKEN: &str = "test-sso-access-token";
 
 impl AwsStub {
+    /// `HOST:PORT` of the stub, for `--allow-host`.
+    pub fn authority(&self) -> &str {
+        self.url.trim_start_matches("http://").trim_end_matches('/')
+    }
+
     pub fn start(t: &Test, options: &[&str]) -> AwsStub {
         use std::io::BufRead;
         let log = t.root().join(format!("stub-{}.log", std::process::id()));

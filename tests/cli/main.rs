@@ -14,4 +14,6 @@ mod real_clients;
 // Strict mode exists on Linux only (elsewhere it is refused, which unit tests cover).
 #[cfg(target_os = "linux")]
 mod strict;
+#[cfg(target_os = "linux")]
+mod strict_network;
 mod verify;
