@@ -17,6 +17,9 @@ pub struct Pty {
     slave: OwnedFd,
     /// The real terminal still has input to give.
     input_open: std::cell::Cell<bool>,
+    /// False once the sandbox's side of the terminal is closed: from then on only
+    /// signals are waited for (a closed master keeps reporting a hangup).
+    master_open: std::cell::Cell<bool>,
     /// The real terminal went away since the last look.
     pub hung_up: std::cell::Cell<bool>,
     /// Typed or pasted bytes the sandbox has not taken yet.
@@ -64,6 +67,7 @@ impl Pty {
             master: pty.master,
             slave: pty.slave,
             input_open: std::cell::Cell::new(true),
+            master_open: std::cell::Cell::new(true),
             hung_up: std::cell::Cell::new(false),
             pending: std::cell::RefCell::new(Vec::new()),
         })
@@ -90,6 +94,11 @@ impl Pty {
             // A closed terminal keeps reporting a hangup: once input is over, its entry is
             // left out (poll skips a negative descriptor), or this would spin.
             let input_fd = if self.input_open.get() { 0 } else { -1 };
+            let master_fd = if self.master_open.get() {
+                self.master.as_raw_fd()
+            } else {
+                -1
+            };
             let mut raw = [
                 libc::pollfd {
                     fd: sfd.as_fd().as_raw_fd(),
@@ -97,7 +106,7 @@ impl Pty {
                     revents: 0,
                 },
                 libc::pollfd {
-                    fd: self.master.as_raw_fd(),
+                    fd: master_fd,
                     events: master_events.bits(),
                     revents: 0,
                 },
@@ -121,12 +130,15 @@ impl Pty {
             }
             let has = |revents: &PollFlags, flags: PollFlags| revents.intersects(flags);
             let readable = PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR;
-            if has(&fds[1], readable) {
+            if self.master_open.get() && has(&fds[1], readable) {
                 match read_some(self.master.as_raw_fd()) {
                     Read::Data(bytes) => write_all(1, &bytes),
                     Read::WouldBlock => {}
                     // The sandbox side is closed; wait for the exit signal only.
-                    Read::Closed => return Ok(()),
+                    Read::Closed => {
+                        self.master_open.set(false);
+                        return Ok(());
+                    }
                 }
             }
             if self.input_open.get() && has(&fds[2], readable) {
@@ -151,6 +163,10 @@ impl Pty {
     /// Hand the sandbox as much buffered input as it takes now.
     fn flush_input(&self) {
         let mut pending = self.pending.borrow_mut();
+        if !self.master_open.get() {
+            // Nobody inside reads any more.
+            pending.clear();
+        }
         while !pending.is_empty() {
             let n = unsafe {
                 libc::write(

@@ -327,7 +327,7 @@ pub fn prepare(
             }
         }
     }
-    let socket_masks: Vec<PathBuf> = view::home_sockets(&real_home, &[&cwd])
+    let socket_masks: Vec<PathBuf> = view::outside_sockets(&real_home, &cwd)
         .into_iter()
         .filter(|s| std::fs::canonicalize(s).is_ok_and(|r| !allowed_sockets.contains(&r)))
         .collect();

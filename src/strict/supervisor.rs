@@ -131,13 +131,12 @@ pub fn run(
     let forward = |signal: Signal| {
         signalled.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = nix::sys::signal::kill(group, signal);
-        if let Some(fg) = pty
+        let fg = pty
             .as_ref()
             .and_then(|p| nix::unistd::tcgetpgrp(&p.master).ok())
-        {
-            if fg.as_raw() != bwrap_pid {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(-fg.as_raw()), signal);
-            }
+            .map(|g| g.as_raw());
+        if let Some(fg) = foreground_target(fg, bwrap_pid, nix::unistd::getpgrp().as_raw()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(-fg), signal);
         }
     };
     let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -209,4 +208,24 @@ pub fn run(
         status: u8::try_from(code).unwrap_or(1),
         ran,
     })
+}
+
+/// The sandbox terminal's foreground group to signal besides bwrap's, if any. A terminal
+/// whose session is gone reports group 0, and `kill(-0)` would signal kiro-aws's own
+/// group: itself included, a loop of hangups that starved the exit signal.
+fn foreground_target(fg: Option<i32>, bwrap_pid: i32, own_group: i32) -> Option<i32> {
+    fg.filter(|&g| g > 1 && g != bwrap_pid && g != own_group)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_real_foreground_group_of_the_sandbox_is_signalled() {
+        assert_eq!(foreground_target(Some(4242), 100, 7), Some(4242));
+        for fg in [None, Some(0), Some(1), Some(100), Some(7)] {
+            assert_eq!(foreground_target(fg, 100, 7), None, "{fg:?}");
+        }
+    }
 }

@@ -130,19 +130,47 @@ pub fn shared_cwd(cwd: &Path) -> Option<String> {
     None
 }
 
-/// The Unix sockets below `home` of programs outside: a bounded walk (depth 6, 50,000
-/// entries) that skips the directories of `skip` (the working directory, where the
-/// session's own programs make theirs). A socket created after launch is not covered.
-pub fn home_sockets(home: &Path, skip: &[&Path]) -> Vec<PathBuf> {
+/// Directories outside `$HOME` that the sandbox sees (read-only) and services keep
+/// sockets in: LXD and snaps below `/var/snap` and `/var/lib`, a database's socket,
+/// postfix's spool, a service under `/srv` or `/opt`. `/tmp`, `/var/tmp`, `/run` and
+/// `/dev` are private inside already.
+pub const SOCKET_TREES: [&str; 6] = ["/var", "/srv", "/opt", "/mnt", "/media", "/home"];
+
+/// The Unix sockets of programs outside that the sandbox would see: below `home`, the
+/// working directory and [`SOCKET_TREES`], each a bounded walk (depth 6, 50,000 entries,
+/// nearest first). A socket created after launch is not covered.
+pub fn outside_sockets(home: &Path, cwd: &Path) -> Vec<PathBuf> {
     use std::os::unix::fs::FileTypeExt;
+    let private: Vec<PathBuf> = private_tmp().into_iter().chain(private_run()).collect();
+    let mut roots: Vec<PathBuf> = vec![home.to_path_buf(), cwd.to_path_buf()];
+    roots.extend(
+        SOCKET_TREES
+            .iter()
+            .filter_map(|t| std::fs::canonicalize(t).ok()),
+    );
+    let roots = outermost(roots);
     let mut found = Vec::new();
-    // Past the limit, what was found so far.
-    let _ = walk(home, 6, 50_000, skip, |path, kind| {
-        if kind.is_socket() {
-            found.push(path.to_path_buf());
+    for root in roots.iter().filter(|r| r.as_path() != Path::new("/")) {
+        // A private directory is empty inside, but `$HOME` or a working directory below
+        // one is bound in: those are walked, their private parents not.
+        let skip: Vec<&Path> = private
+            .iter()
+            .map(PathBuf::as_path)
+            .filter(|p| !root.starts_with(p))
+            .collect();
+        let bound = root == home || root == cwd;
+        if !bound && private.iter().any(|p| root.starts_with(p)) {
+            continue;
         }
-    });
+        // Past the limit, what was found so far.
+        let _ = walk(root, 6, 50_000, &skip, |path, kind| {
+            if kind.is_socket() {
+                found.push(path.to_path_buf());
+            }
+        });
+    }
     found.sort();
+    found.dedup();
     found
 }
 
@@ -155,9 +183,10 @@ fn walk(
     skip: &[&Path],
     mut visit: impl FnMut(&Path, std::fs::FileType),
 ) -> std::result::Result<(), ()> {
-    let mut stack = vec![(root.to_path_buf(), 0)];
+    // Breadth first: past the limit, the nearest entries were seen.
+    let mut queue = std::collections::VecDeque::from([(root.to_path_buf(), 0)]);
     let mut seen = 0;
-    while let Some((dir, depth)) = stack.pop() {
+    while let Some((dir, depth)) = queue.pop_front() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -172,7 +201,7 @@ fn walk(
             let path = entry.path();
             visit(&path, kind);
             if kind.is_dir() && depth < max_depth && !skip.iter().any(|s| path.starts_with(s)) {
-                stack.push((path, depth + 1));
+                queue.push_back((path, depth + 1));
             }
         }
     }

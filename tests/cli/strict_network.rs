@@ -317,13 +317,40 @@ fn the_users_own_proxy_carries_the_sandboxs_traffic() {
     let service = Server::start(&l, "service", CREDENTIAL_SERVER);
     let upstream = Server::start(&l, "upstream", UPSTREAM_PROXY);
     let allow = service.authority();
+    let by_name = format!("localhost:{}", service.port);
+    // A raw client that sends two requests at once (the second to the metadata service)
+    // and one whose body could be read two ways; it prints each answer's status line.
+    let raw = l.t.work().join("raw.py");
+    std::fs::write(
+        &raw,
+        r#"
+import socket, sys
+def send(data):
+    s = socket.create_connection(("127.0.0.1", 3128), timeout=10)
+    s.sendall(data.replace("|", "\r\n").encode())
+    answer = b""
+    while chunk := s.recv(65536):
+        answer += chunk
+    print(" | ".join(l for l in answer.decode().splitlines() if l.startswith("HTTP/1.1")))
+target = sys.argv[1]
+send(f"GET http://{target}/one HTTP/1.1|Host: x||GET http://169.254.169.254/ HTTP/1.1|Host: y||")
+send(f"POST http://{target}/two HTTP/1.1|Content-Length: 3|Transfer-Encoding: chunked||0||")
+"#,
+    )
+    .unwrap();
     let lines = [
         fetch(&l, &format!("http://{allow}/plain"), false),
+        fetch(&l, &format!("http://{by_name}/plain"), false),
         format!("{BIN} __connect 127.0.0.1 {}", service.port),
+        format!("{BIN} __connect localhost {}", service.port),
         fetch(&l, "http://169.254.169.254/latest/", false),
+        format!("python {} {allow}", raw.display()),
     ];
     let through = |vars: &[(&str, String)]| {
-        let mut invocation = l.invocation(&["--allow-host", &allow], &lines.join("\n"));
+        let mut invocation = l.invocation(
+            &["--allow-host", &allow, "--allow-host", &by_name],
+            &lines.join("\n"),
+        );
         for (name, value) in vars {
             invocation = invocation.env(name, value);
         }
@@ -335,29 +362,29 @@ fn the_users_own_proxy_carries_the_sandboxs_traffic() {
     )]);
     let got: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(
-        got.first(),
-        Some(&"OK 200 via-upstream"),
-        "{}{}",
-        run.stdout,
+        got,
+        [
+            "OK 200 via-upstream",
+            "OK 200 via-upstream",
+            "via-upstream-tunnel",
+            "via-upstream-tunnel",
+            "HTTP 403 kiro-aws strict mode: 169.254.169.254:80 resolves to 169.254.169.254, which strict mode never connects to (loopback, link-local, private, CGNAT and metadata addresses); let this exact host in with --allow-host 169.254.169.254:80",
+            // One request a connection: the second never reaches the upstream.
+            "HTTP/1.1 200 OK",
+            "HTTP/1.1 400 Bad Request",
+        ],
+        "{}",
         run.stderr
     );
-    assert_eq!(
-        got.get(1),
-        Some(&"via-upstream-tunnel"),
-        "{}{}",
-        run.stdout,
-        run.stderr
-    );
-    // Refused before the upstream is asked.
-    assert!(
-        got.get(2).is_some_and(|l| l.starts_with("HTTP 403")),
-        "{got:?}"
-    );
+    // The upstream is given the address judged here, never the name to resolve again.
     assert_eq!(
         upstream.requests(),
         [
             format!("GET http://{allow}/plain HTTP/1.1"),
+            format!("GET http://{allow}/plain HTTP/1.1"),
             format!("CONNECT {allow} HTTP/1.1"),
+            format!("CONNECT {allow} HTTP/1.1"),
+            format!("GET http://{allow}/one HTTP/1.1"),
         ]
     );
     assert!(service.requests().is_empty());
@@ -538,5 +565,57 @@ impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// A Unix socket of a program outside, wherever the sandbox could see it at launch: the
+/// working directory, `/dev/shm`, and (as root, who may create them) `/run` and
+/// `/var/lib`. Each answers outside and is out of reach inside.
+#[test]
+fn sockets_of_programs_outside_stay_outside_wherever_they_are() {
+    let l = laptop();
+    let id = std::process::id();
+    let mut places = vec![
+        l.t.work().join("web/devserver.sock"),
+        l.t.work().join(".cache/lsp/server.sock"),
+        PathBuf::from(format!("/dev/shm/kiro-aws-test-{id}.sock")),
+    ];
+    if nix::unistd::geteuid().is_root() {
+        places.push(format!("/run/kiro-aws-test-{id}.sock").into());
+        places.push(format!("/var/lib/kiro-aws-test-{id}/service.sock").into());
+    }
+    let mut listeners = Vec::new();
+    for place in &places {
+        std::fs::create_dir_all(place.parent().unwrap()).unwrap();
+        let _ = std::fs::remove_file(place);
+        listeners.push(std::os::unix::net::UnixListener::bind(place).unwrap());
+        // Control: it answers outside.
+        assert!(std::os::unix::net::UnixStream::connect(place).is_ok());
+    }
+    let probe = l.t.work().join("probe.py");
+    std::fs::write(
+        &probe,
+        "import socket, sys\nfor p in sys.argv[1:]:\n    s = socket.socket(socket.AF_UNIX)\n    try:\n        s.connect(p)\n        print('CONNECTED', p)\n    except OSError as e:\n        print('refused', e.strerror)\n",
+    )
+    .unwrap();
+    let paths: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
+    let run = l.strict(
+        &[],
+        &format!("python {} {}", probe.display(), paths.join(" ")),
+    );
+    assert_eq!(
+        run.stdout.lines().count(),
+        places.len(),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(!run.stdout.contains("CONNECTED"), "{}", run.stdout);
+    drop(listeners);
+    for place in &places {
+        let _ = std::fs::remove_file(place);
+    }
+    if nix::unistd::geteuid().is_root() {
+        let _ = std::fs::remove_dir(format!("/var/lib/kiro-aws-test-{id}"));
     }
 }

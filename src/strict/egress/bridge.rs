@@ -12,13 +12,11 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use nix::libc;
 use nix::unistd::{fork, ForkResult};
 
-use super::stream::splice;
+use super::stream::{self, splice, Slots};
 use super::BRIDGE_PORT;
 use crate::code::Code;
 use crate::error::{Error, Exit, Result};
@@ -66,23 +64,21 @@ fn serve(listener: TcpListener, socket: PathBuf) -> ! {
             unsafe { libc::dup2(null.as_raw_fd(), fd) };
         }
     }
-    let active = Arc::new(AtomicUsize::new(0));
-    for client in listener.incoming().flatten() {
-        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-            active.fetch_sub(1, Ordering::SeqCst);
+    let slots = Slots::new(MAX_CONNECTIONS);
+    for mut client in listener.incoming().flatten() {
+        let Some(slot) = slots.take() else {
+            let _ = client.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
             continue;
-        }
-        let (socket, done) = (socket.clone(), Arc::clone(&active));
-        let spawned = std::thread::Builder::new().spawn(move || {
+        };
+        let socket = socket.clone();
+        stream::spawn(slot, move || {
             if let Ok(outside) = UnixStream::connect(&socket) {
                 let _ = client.set_nodelay(true);
                 splice(client, outside);
             }
-            done.fetch_sub(1, Ordering::SeqCst);
         });
-        if spawned.is_err() {
-            active.fetch_sub(1, Ordering::SeqCst);
-        }
     }
     unsafe { libc::_exit(0) }
 }

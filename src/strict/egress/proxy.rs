@@ -7,13 +7,12 @@
 //! connection goes through it.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::stream::splice;
+use super::stream::{self, splice, Slots};
 use super::upstream::Upstream;
 use crate::network::{normalize, ByName, Rules};
 
@@ -29,7 +28,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Proxy {
     rules: Rules,
     upstream: Option<Upstream>,
-    active: AtomicUsize,
 }
 
 /// Why a request was not carried: the status and a line for the agent.
@@ -148,178 +146,171 @@ pub fn parse_request_line(line: &str) -> Result<Target, Refusal> {
 
 impl Proxy {
     pub fn new(rules: Rules, upstream: Option<Upstream>) -> Arc<Proxy> {
-        Arc::new(Proxy {
-            rules,
-            upstream,
-            active: AtomicUsize::new(0),
-        })
+        Arc::new(Proxy { rules, upstream })
     }
 
-    /// Serve `listener` on a thread for as long as the process lives.
+    /// Serve `listener` on a thread for as long as the process lives, at most
+    /// [`MAX_CONNECTIONS`] at once (more are answered 503).
     pub fn serve(self: &Arc<Self>, listener: UnixListener) {
         let proxy = Arc::clone(self);
         std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                if proxy.active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                    proxy.active.fetch_sub(1, Ordering::SeqCst);
-                    let mut client = client;
+            let slots = Slots::new(MAX_CONNECTIONS);
+            for mut client in listener.incoming().flatten() {
+                let Some(slot) = slots.take() else {
                     let _ = answer(
                         &mut client,
                         &Refusal::new(503, "too many connections at once"),
                     );
                     continue;
-                }
+                };
                 let serving = Arc::clone(&proxy);
-                let spawned = std::thread::Builder::new().spawn(move || {
-                    serving.handle(client);
-                    serving.active.fetch_sub(1, Ordering::SeqCst);
-                });
-                if spawned.is_err() {
-                    proxy.active.fetch_sub(1, Ordering::SeqCst);
-                }
+                stream::spawn(slot, move || serving.handle(client));
             }
         });
     }
 
-    fn handle(&self, client: UnixStream) {
-        let _ = client.set_read_timeout(Some(HEAD_TIMEOUT));
-        let Ok(reader_side) = client.try_clone() else {
-            return;
-        };
-        let mut reader = BufReader::new(reader_side);
-        let mut writer = client;
-        let head = match read_head(&mut reader) {
-            Ok(head) => head,
+    fn handle(&self, mut client: UnixStream) {
+        let (head, early) = match read_head(&mut client) {
+            Ok(read) => read,
             Err(refusal) => {
-                let _ = answer(&mut writer, &refusal);
+                let _ = answer(&mut client, &refusal);
                 return;
             }
         };
         let target = match parse_request_line(&head[0]) {
             Ok(target) => target,
             Err(refusal) => {
-                let _ = answer(&mut writer, &refusal);
+                let _ = answer(&mut client, &refusal);
                 return;
             }
+        };
+        // A plain request's body must be framed one way only (or a second request could
+        // hide in it): refused before anything is connected.
+        let framing = match &target {
+            Target::Tunnel { .. } => Framing::None,
+            Target::Plain { .. } => match framing(&head[1..]) {
+                Ok(framing) => framing,
+                Err(refusal) => {
+                    let _ = answer(&mut client, &refusal);
+                    return;
+                }
+            },
         };
         let (host, port) = target.host_port();
-        let (mut server, through_upstream) = match self.open(host, port, &target) {
+        let (mut server, upstream_address) = match self.open(host, port, &target) {
             Ok(opened) => opened,
             Err(refusal) => {
-                let _ = answer(&mut writer, &refusal);
+                let _ = answer(&mut client, &refusal);
                 return;
             }
         };
-        let sent = match &target {
-            Target::Tunnel { .. } => writer
-                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                .is_ok(),
+        let _ = client.set_read_timeout(None);
+        match &target {
+            Target::Tunnel { .. } => {
+                let opened = client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .and_then(|()| server.write_all(&early));
+                if opened.is_ok() {
+                    splice(client, server);
+                }
+            }
             Target::Plain {
                 method,
                 path,
                 version,
-                host,
                 port,
+                ..
             } => {
-                let line = if through_upstream {
-                    // The upstream wants the absolute form, and its own credentials.
-                    let auth = self
-                        .upstream
-                        .as_ref()
-                        .and_then(|u| u.authorization.as_ref())
-                        .map(|a| format!("Proxy-Authorization: {a}\r\n"))
-                        .unwrap_or_default();
-                    let host = if host.contains(':') {
-                        format!("[{host}]")
-                    } else {
-                        host.clone()
-                    };
-                    format!("{method} http://{host}:{port}{path} {version}\r\n{auth}")
-                } else {
-                    format!("{method} {path} {version}\r\n")
+                // One request a connection, sent whole, then only the answer comes back:
+                // nothing after it reaches the server (or the upstream proxy, which would
+                // take a second request to anywhere as its own).
+                let line = match upstream_address {
+                    Some(address) => {
+                        let auth = self
+                            .upstream
+                            .as_ref()
+                            .and_then(|u| u.authorization.as_ref())
+                            .map(|a| format!("Proxy-Authorization: {a}\r\n"))
+                            .unwrap_or_default();
+                        let address = if address.contains(':') {
+                            format!("[{address}]")
+                        } else {
+                            address
+                        };
+                        format!("{method} http://{address}:{port}{path} {version}\r\n{auth}")
+                    }
+                    None => format!("{method} {path} {version}\r\n"),
                 };
                 let headers: String = head[1..]
                     .iter()
                     .filter(|h| {
-                        let name = h.split(':').next().unwrap_or_default();
-                        !name.eq_ignore_ascii_case("proxy-connection")
-                            && !name.eq_ignore_ascii_case("proxy-authorization")
+                        let name = h.split(':').next().unwrap_or_default().trim();
+                        ![
+                            "proxy-connection",
+                            "proxy-authorization",
+                            "connection",
+                            "keep-alive",
+                        ]
+                        .iter()
+                        .any(|n| name.eq_ignore_ascii_case(n))
                     })
                     .map(|h| format!("{h}\r\n"))
                     .collect();
-                server
-                    .write_all(format!("{line}{headers}\r\n").as_bytes())
-                    .is_ok()
+                let mut body = std::io::Cursor::new(early).chain(&client);
+                let sent = server
+                    .write_all(format!("{line}{headers}Connection: close\r\n\r\n").as_bytes())
+                    .and_then(|()| relay_body(&framing, &mut body, &mut server));
+                if sent.is_err() {
+                    return;
+                }
+                let _ = io::copy(&mut server, &mut client);
             }
-        };
-        if !sent {
-            return;
         }
-        // What the client sent after its head goes on first.
-        let early = reader.buffer().to_vec();
-        if !early.is_empty() && server.write_all(&early).is_err() {
-            return;
-        }
-        let _ = writer.set_read_timeout(None);
-        splice(writer, server);
     }
 
-    /// A connection to `host:port`, if the rules allow one, and whether it goes through
-    /// the upstream proxy.
-    fn open(&self, host: &str, port: u16, target: &Target) -> Result<(TcpStream, bool), Refusal> {
+    /// A connection to `host:port`, if the rules allow one; through the upstream proxy,
+    /// the address the upstream is given for it (the one judged here, never the name,
+    /// which the upstream would resolve again).
+    fn open(
+        &self,
+        host: &str,
+        port: u16,
+        target: &Target,
+    ) -> Result<(TcpStream, Option<String>), Refusal> {
         let by_name = self.rules.by_name(host, port);
         if let ByName::Refused(why) = &by_name {
             return Err(Refusal::new(403, why.clone()));
         }
-        let resolved: Option<Vec<SocketAddr>> = (host, port)
-            .to_socket_addrs()
-            .ok()
-            .map(|addrs| addrs.collect());
-        let upstream = self.upstream.as_ref().filter(|u| u.carries(host));
+        let Ok(resolved) = (host, port).to_socket_addrs() else {
+            return Err(Refusal::new(
+                502,
+                format!("{host} does not resolve on this machine"),
+            ));
+        };
+        let resolved: Vec<SocketAddr> = resolved.collect();
         let permitted: Vec<SocketAddr> = resolved
             .iter()
-            .flatten()
             .copied()
             .filter(|a| Rules::address_allowed(&by_name, a.ip()))
             .collect();
-        let refused = |addrs: &[SocketAddr]| {
-            let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
-            Refusal::new(
+        if permitted.is_empty() {
+            let list: Vec<String> = resolved.iter().map(|a| a.ip().to_string()).collect();
+            return Err(Refusal::new(
                 403,
                 format!(
                     "{host}:{port} resolves to {}, which strict mode never connects to (loopback, link-local, private, CGNAT and metadata addresses); let this exact host in with --allow-host {host}:{port}",
                     list.join(", ")
                 ),
-            )
-        };
-        match (upstream, resolved) {
-            (None, None) => Err(Refusal::new(502, format!("{host} does not resolve"))),
-            (None, Some(addrs)) => {
-                if permitted.is_empty() {
-                    return Err(refused(&addrs));
-                }
-                connect_any(&permitted)
-                    .map(|s| (s, false))
-                    .map_err(|e| Refusal::new(502, format!("cannot connect to {host}:{port}: {e}")))
-            }
-            (Some(up), resolved) => {
-                if let Some(addrs) = &resolved {
-                    if permitted.is_empty() {
-                        return Err(refused(addrs));
-                    }
-                }
-                // A proxy on this machine resolves names here, where the credential
-                // servers are: it is given the address judged, not the name again.
-                let local = up
-                    .host
-                    .parse::<IpAddr>()
-                    .map(|ip| ip.is_loopback())
-                    .unwrap_or(up.host == "localhost");
-                let name = match permitted.first() {
-                    Some(addr) if local => addr.ip().to_string(),
-                    _ => host.to_owned(),
-                };
-                self.through(up, &name, port, target).map(|s| (s, true))
+            ));
+        }
+        match self.upstream.as_ref().filter(|u| u.carries(host)) {
+            None => connect_any(&permitted)
+                .map(|s| (s, None))
+                .map_err(|e| Refusal::new(502, format!("cannot connect to {host}:{port}: {e}"))),
+            Some(up) => {
+                let address = permitted[0].ip().to_string();
+                self.through(up, &address, port, target)
+                    .map(|s| (s, Some(address)))
             }
         }
     }
@@ -405,34 +396,131 @@ fn connect_any(addrs: &[SocketAddr]) -> io::Result<TcpStream> {
     Err(last)
 }
 
-/// The request head's lines (without their CRLF), the request line first.
-fn read_head(reader: &mut BufReader<UnixStream>) -> Result<Vec<String>, Refusal> {
-    let mut lines = Vec::new();
-    let mut total = 0;
-    loop {
-        let mut line = Vec::new();
-        let n = reader
-            .by_ref()
-            .take((MAX_HEAD - total + 1) as u64)
-            .read_until(b'\n', &mut line)
-            .map_err(|_| Refusal::new(408, "the request head did not arrive"))?;
-        total += n;
-        if n == 0 || total > MAX_HEAD {
-            return Err(Refusal::new(
-                400,
-                "the request head is incomplete or too large",
-            ));
+/// The request head's lines (without their CRLF), the request line first, and what the
+/// client sent after it; within [`HEAD_TIMEOUT`] in all, however slowly it trickles.
+fn read_head(client: &mut UnixStream) -> Result<(Vec<String>, Vec<u8>), Refusal> {
+    let deadline = std::time::Instant::now() + HEAD_TIMEOUT;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        if let Some(end) = find_end(&buf) {
+            break end;
         }
-        let text = String::from_utf8(line)
-            .map_err(|_| Refusal::new(400, "the request head is not text"))?;
-        let text = text.trim_end_matches(['\r', '\n']).to_owned();
-        if text.is_empty() {
-            if lines.is_empty() {
-                continue;
+        if buf.len() > MAX_HEAD {
+            return Err(Refusal::new(400, "the request head is too large"));
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || client.set_read_timeout(Some(left)).is_err() {
+            return Err(Refusal::new(408, "the request head did not arrive in time"));
+        }
+        match client.read(&mut chunk) {
+            Ok(0) => return Err(Refusal::new(400, "the request head is incomplete")),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(Refusal::new(408, "the request head did not arrive in time")),
+        }
+    };
+    let early = buf.split_off(end);
+    let text =
+        String::from_utf8(buf).map_err(|_| Refusal::new(400, "the request head is not text"))?;
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if lines.is_empty() || lines.iter().any(|l| l.contains('\r')) {
+        return Err(Refusal::new(400, "the request head is malformed"));
+    }
+    Ok((lines, early))
+}
+
+/// Where the head ends (after its blank line), leading blank lines aside.
+fn find_end(buf: &[u8]) -> Option<usize> {
+    let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n')?;
+    let rest = &buf[start..];
+    let crlf = rest
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4);
+    let lf = rest.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+    [crlf, lf].into_iter().flatten().min().map(|i| start + i)
+}
+
+/// How a plain request's body is delimited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+}
+
+/// The body's framing from the headers: one `Content-Length`, or `Transfer-Encoding:
+/// chunked` alone; anything else could be read two ways and is refused.
+pub fn framing(headers: &[String]) -> Result<Framing, Refusal> {
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .iter()
+            .filter_map(|h| h.split_once(':'))
+            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_ascii_lowercase())
+            .collect()
+    };
+    let (lengths, encodings) = (values("content-length"), values("transfer-encoding"));
+    let ambiguous = || Refusal::new(400, "the request's body is framed ambiguously");
+    match (lengths.as_slice(), encodings.as_slice()) {
+        ([], []) => Ok(Framing::None),
+        ([length], []) => length.parse().map(Framing::Length).map_err(|_| ambiguous()),
+        ([], [chunked]) if chunked == "chunked" => Ok(Framing::Chunked),
+        _ => Err(ambiguous()),
+    }
+}
+
+/// Send exactly the body `framing` describes from `from` to `to`.
+fn relay_body(framing: &Framing, from: &mut impl Read, to: &mut impl Write) -> io::Result<()> {
+    let short = || io::Error::new(io::ErrorKind::UnexpectedEof, "the body ended early");
+    match framing {
+        Framing::None => Ok(()),
+        Framing::Length(n) => {
+            let copied = io::copy(&mut from.take(*n), to)?;
+            if copied == *n {
+                Ok(())
+            } else {
+                Err(short())
             }
-            return Ok(lines);
         }
-        lines.push(text);
+        Framing::Chunked => {
+            let mut reader = BufReader::new(from);
+            loop {
+                let mut line = String::new();
+                if reader.by_ref().take(1024).read_line(&mut line)? == 0 {
+                    return Err(short());
+                }
+                to.write_all(line.as_bytes())?;
+                let size = line.trim_end().split(';').next().unwrap_or_default().trim();
+                let size = u64::from_str_radix(size, 16)
+                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+                if size == 0 {
+                    // Trailers, up to the blank line.
+                    loop {
+                        let mut trailer = String::new();
+                        if reader.by_ref().take(8192).read_line(&mut trailer)? == 0 {
+                            return Err(short());
+                        }
+                        to.write_all(trailer.as_bytes())?;
+                        if trailer.trim_end().is_empty() {
+                            return Ok(());
+                        }
+                    }
+                }
+                // The chunk and its CRLF.
+                let want = size + 2;
+                if io::copy(&mut reader.by_ref().take(want), to)? != want {
+                    return Err(short());
+                }
+            }
+        }
     }
 }
 
