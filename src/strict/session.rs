@@ -242,6 +242,8 @@ fn runtime_dir(inherited: &Env) -> PathBuf {
 /// Everything a strict launch needs but the program: the run directory (its files
 /// written), the sandbox, the environment inside and the bwrap that builds it.
 pub struct Prepared {
+    /// The real home directory.
+    pub home: PathBuf,
     pub run: RunDir,
     pub spec: Spec,
     pub env: BTreeMap<OsString, OsString>,
@@ -327,10 +329,6 @@ pub fn prepare(
             }
         }
     }
-    let socket_masks: Vec<PathBuf> = view::outside_sockets(&real_home, &cwd)
-        .into_iter()
-        .filter(|s| std::fs::canonicalize(s).is_ok_and(|r| !allowed_sockets.contains(&r)))
-        .collect();
     let private_tmp = view::private_tmp();
     let private_run = view::private_run();
     let private: Vec<PathBuf> = private_tmp.iter().chain(&private_run).cloned().collect();
@@ -345,7 +343,8 @@ pub fn prepare(
             inherited,
             &[&paths.home, &cwd, &exe],
         ),
-        socket_masks,
+        // Found by `find_sockets`, which the launch runs beside the preflight.
+        socket_masks: Vec::new(),
         allowed_sockets,
         masks: view::masks(
             &paths.home,
@@ -365,6 +364,7 @@ pub fn prepare(
     };
     plan::check(&spec)?;
     Ok(Prepared {
+        home: real_home,
         env: launch_env.apply(inherited),
         run,
         spec,
@@ -372,6 +372,16 @@ pub fn prepare(
         rules,
         upstream,
     })
+}
+
+/// The sockets of programs outside to cover in `spec` (all that the sandbox would see
+/// but the `--allow-socket` ones): the slowest part of preparing, a walk of several
+/// trees, so the launch runs it beside the preflight.
+pub fn find_sockets(home: &Path, spec: &Spec) -> Vec<PathBuf> {
+    view::outside_sockets(home, &spec.cwd)
+        .into_iter()
+        .filter(|s| std::fs::canonicalize(s).is_ok_and(|r| !spec.allowed_sockets.contains(&r)))
+        .collect()
 }
 
 /// Build the sandbox once around `true`, started exactly as the launch starts it: the
@@ -422,7 +432,10 @@ pub fn check_machine(paths: &Paths, inherited: &Env, set: &ProfileSet) -> Vec<Fi
         &set.default_profile,
         &Containment::default(),
     )
-    .and_then(|prepared| preflight(&prepared));
+    .and_then(|mut prepared| {
+        prepared.spec.socket_masks = find_sockets(&prepared.home, &prepared.spec);
+        preflight(&prepared)
+    });
     if let Err(error) = outcome {
         // The strict codes keep their name; anything else is a sandbox that failed.
         let code = match error.code {
@@ -471,8 +484,22 @@ pub fn launch(
 ) -> Result<Exit> {
     // Before any thread starts, so that only the supervisor's loop takes these signals.
     let signals = supervisor::block_signals()?;
-    let prepared = prepare(paths, inherited, set, profile, containment)?;
-    preflight(&prepared)?;
+    let mut prepared = prepare(paths, inherited, set, profile, containment)?;
+    // The preflight checks everything but the socket masks, which are found meanwhile;
+    // they are mounts like the file masks it does check, and should one fail, bwrap
+    // stops before the program (fail closed, reported below).
+    let sockets = {
+        let (home, spec) = (prepared.home.clone(), prepared.spec.clone());
+        std::thread::spawn(move || find_sockets(&home, &spec))
+    };
+    let checked = preflight(&prepared);
+    prepared.spec.socket_masks = sockets.join().map_err(|_| {
+        Error::new(
+            Code::SystemCallFailed,
+            "the walk for sockets outside stopped",
+        )
+    })?;
+    checked?;
 
     // Before the broker's threads, which start child processes.
     let pty = Pty::open_if_terminal()?;

@@ -137,8 +137,9 @@ pub fn shared_cwd(cwd: &Path) -> Option<String> {
 pub const SOCKET_TREES: [&str; 6] = ["/var", "/srv", "/opt", "/mnt", "/media", "/home"];
 
 /// The Unix sockets of programs outside that the sandbox would see: below `home`, the
-/// working directory and [`SOCKET_TREES`], each a bounded walk (depth 6, 50,000 entries,
-/// nearest first). A socket created after launch is not covered.
+/// working directory and [`SOCKET_TREES`], each a bounded walk, nearest first (`$HOME`:
+/// depth 6, 50,000 entries; the working directory, often a build tree: depth 3, 5,000;
+/// each system tree: depth 5, 20,000). A socket created after launch is not covered.
 pub fn outside_sockets(home: &Path, cwd: &Path) -> Vec<PathBuf> {
     use std::os::unix::fs::FileTypeExt;
     let private: Vec<PathBuf> = private_tmp().into_iter().chain(private_run()).collect();
@@ -149,26 +150,48 @@ pub fn outside_sockets(home: &Path, cwd: &Path) -> Vec<PathBuf> {
             .filter_map(|t| std::fs::canonicalize(t).ok()),
     );
     let roots = outermost(roots);
-    let mut found = Vec::new();
-    for root in roots.iter().filter(|r| r.as_path() != Path::new("/")) {
-        // A private directory is empty inside, but `$HOME` or a working directory below
-        // one is bound in: those are walked, their private parents not.
-        let skip: Vec<&Path> = private
+    // The trees are walked at once, a thread each: the launch waits for the slowest.
+    let found: Vec<PathBuf> = std::thread::scope(|scope| {
+        let walks: Vec<_> = roots
             .iter()
-            .map(PathBuf::as_path)
-            .filter(|p| !root.starts_with(p))
+            .filter(|r| r.as_path() != Path::new("/"))
+            .filter_map(|root| {
+                // A private directory is empty inside, but `$HOME` or a working directory
+                // below one is bound in: those are walked, their private parents not.
+                let bound = root == home || root == cwd;
+                if !bound && private.iter().any(|p| root.starts_with(p)) {
+                    return None;
+                }
+                let skip: Vec<&Path> = private
+                    .iter()
+                    .map(PathBuf::as_path)
+                    .filter(|p| !root.starts_with(p))
+                    .collect();
+                let (depth, limit) = if root == home {
+                    (6, 50_000)
+                } else if root == cwd {
+                    (3, 5_000)
+                } else {
+                    (5, 20_000)
+                };
+                Some(scope.spawn(move || {
+                    let mut found = Vec::new();
+                    // Past the limit, what was found so far.
+                    let _ = walk(root, depth, limit, &skip, |path, kind| {
+                        if kind.is_socket() {
+                            found.push(path.to_path_buf());
+                        }
+                    });
+                    found
+                }))
+            })
             .collect();
-        let bound = root == home || root == cwd;
-        if !bound && private.iter().any(|p| root.starts_with(p)) {
-            continue;
-        }
-        // Past the limit, what was found so far.
-        let _ = walk(root, 6, 50_000, &skip, |path, kind| {
-            if kind.is_socket() {
-                found.push(path.to_path_buf());
-            }
-        });
-    }
+        walks
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    let mut found = found;
     found.sort();
     found.dedup();
     found
