@@ -29,9 +29,15 @@ pub fn run(parsed: Parsed, env: &Env) -> Result<Exit> {
                 .map_err(|e| Error::io("<stdin>", "answer the probe request", e))?;
             Ok(Exit::Success)
         }
-        Request::SandboxExec { bridge, argv } => {
-            Err(crate::strict::sandbox_exec(bridge.as_deref(), &argv))
-        }
+        Request::SandboxExec {
+            bridge,
+            reach,
+            argv,
+        } => Err(crate::strict::sandbox_exec(
+            bridge.as_deref(),
+            &reach,
+            &argv,
+        )),
         Request::Connect { host, port } => crate::strict::connect(&host, port),
         Request::CredentialProcess {
             socket,

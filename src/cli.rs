@@ -151,6 +151,9 @@ pub enum Command {
         /// The egress proxy's socket, for the network bridge inside
         #[arg(long)]
         bridge: Option<PathBuf>,
+        /// A socket outside the program may connect to (the broker, --allow-socket)
+        #[arg(long = "reach")]
+        reach: Vec<PathBuf>,
         #[arg(last = true, required = true)]
         argv: Vec<OsString>,
     },
@@ -476,7 +479,15 @@ impl Cli {
             }),
             Command::Hook => Request::Hook,
             Command::Probe => Request::Probe,
-            Command::SandboxExec { bridge, argv } => Request::SandboxExec { bridge, argv },
+            Command::SandboxExec {
+                bridge,
+                reach,
+                argv,
+            } => Request::SandboxExec {
+                bridge,
+                reach,
+                argv,
+            },
             Command::Connect { host, port } => Request::Connect { host, port },
             Command::CredentialProcess {
                 socket,

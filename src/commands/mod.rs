@@ -31,6 +31,7 @@ pub enum Request {
     /// Inside the strict sandbox: the shim that execs the program (internal).
     SandboxExec {
         bridge: Option<PathBuf>,
+        reach: Vec<PathBuf>,
         argv: Vec<std::ffi::OsString>,
     },
     /// Inside the strict sandbox: a tunnel through the egress proxy (internal).

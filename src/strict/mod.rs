@@ -30,6 +30,8 @@ mod bwrap;
 pub mod egress;
 #[cfg(target_os = "linux")]
 mod landlock;
+#[cfg(target_os = "linux")]
+mod mediate;
 mod names;
 #[cfg(target_os = "linux")]
 mod plan;
@@ -118,14 +120,15 @@ pub fn check_machine(paths: &Paths, inherited: &Env, set: &ProfileSet) -> Vec<Fi
     }
 }
 
-/// Inside the sandbox: the shim, which starts the network bridge to `bridge` and execs
+/// Inside the sandbox: the shim, which puts the program under the connect filter (only
+/// `reach` among the sockets outside), runs the network bridge to `bridge`, and execs
 /// the program (returns only on failure).
-pub fn sandbox_exec(bridge: Option<&Path>, argv: &[OsString]) -> Error {
+pub fn sandbox_exec(bridge: Option<&Path>, reach: &[PathBuf], argv: &[OsString]) -> Error {
     #[cfg(target_os = "linux")]
-    return shim::shim(bridge, argv);
+    return shim::shim(bridge, reach, argv);
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (bridge, argv);
+        let _ = (bridge, reach, argv);
         unsupported()
     }
 }

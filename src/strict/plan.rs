@@ -68,6 +68,9 @@ pub struct Spec {
     pub run_dir: PathBuf,
     /// The egress proxy's socket (in `run_dir`): the network's one way out.
     pub proxy_socket: PathBuf,
+    /// The broker's socket (in `run_dir`): with `allowed_sockets`, the only sockets
+    /// outside that a program inside may connect to.
+    pub broker_socket: PathBuf,
     /// An empty file used to cover file masks.
     pub empty_file: PathBuf,
     pub cwd: PathBuf,
@@ -179,8 +182,11 @@ pub fn bwrap_args(spec: &Spec, status_fd: RawFd, argv: &[OsString]) -> Vec<OsStr
         &SHIM,
         &"--bridge",
         &spec.proxy_socket,
-        &"--",
     ]);
+    for socket in std::iter::once(&spec.broker_socket).chain(&spec.allowed_sockets) {
+        push(&[&"--reach", socket]);
+    }
+    push(&[&"--"]);
     args.extend(argv.iter().cloned());
     args
 }
@@ -246,6 +252,7 @@ mod tests {
             runtime_dir: "/run/user/1000/kiro-aws".into(),
             run_dir: "/run/user/1000/kiro-aws/run-42".into(),
             proxy_socket: "/run/user/1000/kiro-aws/run-42/proxy.sock".into(),
+            broker_socket: "/run/user/1000/kiro-aws/run-42/broker.sock".into(),
             empty_file: "/run/user/1000/kiro-aws/run-42/empty".into(),
             cwd: "/home/dev/project".into(),
             exe: "/usr/local/bin/kiro-aws".into(),
@@ -280,7 +287,9 @@ mod tests {
             --bind /run/user/1000/ssh-agent.socket /run/user/1000/ssh-agent.socket \
             --json-status-fd 5 --chdir /home/dev/project \
             -- /usr/local/bin/kiro-aws __sandbox-exec \
-            --bridge /run/user/1000/kiro-aws/run-42/proxy.sock -- /usr/bin/kiro-cli chat";
+            --bridge /run/user/1000/kiro-aws/run-42/proxy.sock \
+            --reach /run/user/1000/kiro-aws/run-42/broker.sock \
+            --reach /run/user/1000/ssh-agent.socket -- /usr/bin/kiro-cli chat";
         let argv = ["/usr/bin/kiro-cli", "chat"].map(OsString::from);
         let args: Vec<String> = bwrap_args(&spec(), 5, &argv)
             .into_iter()

@@ -358,6 +358,7 @@ pub fn prepare(
         runtime_dir: real(run.path.parent().expect("below the runtime directory"))?,
         run_dir: real(&run.path)?,
         proxy_socket: real(&run.path)?.join("proxy.sock"),
+        broker_socket: real(&run.path)?.join("broker.sock"),
         empty_file: real(&run.empty)?,
         cwd,
         exe,

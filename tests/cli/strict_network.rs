@@ -619,3 +619,73 @@ fn sockets_of_programs_outside_stay_outside_wherever_they_are() {
         let _ = std::fs::remove_dir(format!("/var/lib/kiro-aws-test-{id}"));
     }
 }
+
+/// Sockets are judged when connected to, not only found at launch: one that a program
+/// outside makes after the session started (an ssh `ControlMaster`, a gpg agent started
+/// later), reached by its path, a relative path or a link, is refused; one a program
+/// inside makes is reachable; the broker stays reachable (its `credential_process`).
+#[test]
+fn a_socket_made_outside_after_launch_is_refused_one_made_inside_is_not() {
+    let l = laptop();
+    let late = l.t.home().join(".ssh/cm-late.sock");
+    std::fs::create_dir_all(late.parent().unwrap()).unwrap();
+    let script = format!(
+        r#"for i in $(seq 200); do [ -S {late} ] && break; sleep 0.05; done
+ln -s {late} link.sock
+python - <<'PY'
+import os, socket, threading
+def attempt(path, label):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path)
+        print(label, "CONNECTED", s.recv(100))
+    except OSError as e:
+        print(label, "refused", e.strerror)
+attempt("{late}", "late")
+attempt("link.sock", "link")
+os.chdir(os.path.dirname("{late}"))
+attempt("cm-late.sock", "relative")
+inside = os.path.expanduser("~/inside.sock")
+l = socket.socket(socket.AF_UNIX)
+l.bind(inside)
+l.listen()
+def serve():
+    c, _ = l.accept()
+    c.sendall(b"inside-ok")
+    c.close()
+threading.Thread(target=serve).start()
+attempt(inside, "inside")
+PY
+aws sts get-caller-identity --query Account --output text"#,
+        late = late.display()
+    );
+    let session = l
+        .invocation(
+            &[],
+            &format!("AWS_ENDPOINT_URL_STS=$URL\nexport AWS_ENDPOINT_URL_STS\n{script}"),
+        )
+        .spawn();
+    // Made outside once the session runs.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let listener = std::os::unix::net::UnixListener::bind(&late).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let run = Run::from(session.wait_with_output().unwrap());
+    assert_eq!(
+        run.stdout,
+        "late refused Connection refused\nlink refused Connection refused\n\
+         relative refused Connection refused\ninside CONNECTED b'inside-ok'\n111111111111\n",
+        "{}",
+        run.stderr
+    );
+    // The program outside got connections it could answer to nobody: nothing was read.
+    let mut accepted = 0;
+    while let Ok((mut peer, _)) = listener.accept() {
+        use std::io::Read;
+        accepted += 1;
+        peer.set_nonblocking(false).unwrap();
+        let mut sent = Vec::new();
+        let _ = peer.read_to_end(&mut sent);
+        assert!(sent.is_empty(), "{sent:?}");
+    }
+    assert!(accepted <= 3);
+}

@@ -3,18 +3,16 @@
 //! Unix socket outside, and `__connect`, which lets ssh (`ProxyCommand`) reach a host
 //! through it.
 //!
-//! The bridge is started by the shim before the program, bound before it forks (so the
-//! port answers from the program's first instruction), and forked twice with a session
-//! of its own: the program's shell neither waits for it nor sends it the terminal's
-//! signals. It ends with the sandbox's PID namespace.
+//! The bridge runs in the shim's supervisor (see `strict::mediate`), the parent of the
+//! program, outside its connect filter: the program's shell neither waits for it nor
+//! sends it the terminal's signals. It ends with the session.
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nix::libc;
-use nix::unistd::{fork, ForkResult};
 
 use super::stream::{self, splice, Slots};
 use super::BRIDGE_PORT;
@@ -24,46 +22,21 @@ use crate::error::{Error, Exit, Result};
 /// Connections carried at once (the proxy outside has its own limit as well).
 const MAX_CONNECTIONS: usize = 256;
 
-/// Bind the bridge's port and leave a detached process serving it.
-pub fn start(socket: &Path) -> Result<()> {
-    let fail = |what: &str, e: io::Error| {
+/// The bridge's port, bound before the program starts (so it answers from the
+/// program's first instruction).
+pub fn listen() -> Result<TcpListener> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, BRIDGE_PORT)).map_err(|e| {
         Error::new(
             Code::StrictSandboxFailed,
-            format!("the network bridge inside the sandbox could not {what}: {e}"),
+            format!("the network bridge inside the sandbox could not listen on 127.0.0.1:{BRIDGE_PORT}: {e}"),
         )
         .with_fix("run `kiro-aws verify --strict`")
-    };
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, BRIDGE_PORT))
-        .map_err(|e| fail(&format!("listen on 127.0.0.1:{BRIDGE_PORT}"), e))?;
-    // The shim is single-threaded here, so forking is sound.
-    match unsafe { fork() } {
-        Ok(ForkResult::Parent { child }) => {
-            let _ = nix::sys::wait::waitpid(child, None);
-            Ok(())
-        }
-        Ok(ForkResult::Child) => {
-            if let Ok(ForkResult::Child) = unsafe { fork() } {
-                serve(listener, socket.to_path_buf());
-            }
-            unsafe { libc::_exit(0) }
-        }
-        Err(e) => Err(fail("start", io::Error::from(e))),
-    }
+    })
 }
 
-/// The detached bridge: a session of its own, no terminal, one thread a connection.
-fn serve(listener: TcpListener, socket: PathBuf) -> ! {
-    let _ = nix::unistd::setsid();
-    if let Ok(null) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
-        use std::os::fd::AsRawFd;
-        for fd in 0..3 {
-            unsafe { libc::dup2(null.as_raw_fd(), fd) };
-        }
-    }
+/// Carry each connection to `listener` to the egress proxy's `socket`, one thread a
+/// connection, for as long as the session lives.
+pub fn serve(listener: TcpListener, socket: PathBuf) {
     let slots = Slots::new(MAX_CONNECTIONS);
     for mut client in listener.incoming().flatten() {
         let Some(slot) = slots.take() else {
@@ -80,7 +53,6 @@ fn serve(listener: TcpListener, socket: PathBuf) -> ! {
             }
         });
     }
-    unsafe { libc::_exit(0) }
 }
 
 /// `kiro-aws __connect HOST PORT`: a tunnel to `HOST:PORT` through the bridge, on
