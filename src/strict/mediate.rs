@@ -17,8 +17,12 @@
 //!   gets `ECONNREFUSED`, and the program outside saw a connection open and close, with
 //!   nothing sent.
 //!
-//! `io_uring` (which can connect without the system call) is refused, and a system call
-//! of another architecture (the 32-bit entry points) ends the process.
+//! `io_uring` (which can connect without the system call) is refused, and so is making a
+//! Unix datagram socket (whose `sendto()` names any path without connecting;
+//! `socketpair()` still works). A system call of another architecture (the 32-bit entry
+//! points) ends the process. At most 256 connections are made at once (more callers get
+//! `EAGAIN`); a blocking one waits at most 10 s for a full listener, a non-blocking one
+//! not at all.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -39,6 +43,25 @@ const NOTIF_ID_VALID: libc::c_ulong = 0x4008_2102;
 const NOTIF_ADDFD: libc::c_ulong = 0x4018_2103;
 const ADDFD_FLAG_SETFD: u32 = 1;
 
+/// Connections being made at once; more callers get `EAGAIN`.
+const MAX_HANDLERS: usize = 256;
+/// How long a blocking connect to a path may wait for a full listener.
+const CONNECT_TIMEOUT: libc::timeval = libc::timeval {
+    tv_sec: 10,
+    tv_usec: 0,
+};
+
+/// The process a thread belongs to (`Tgid` in its status).
+fn thread_group(tid: libc::pid_t) -> Option<libc::pid_t> {
+    std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// The paths a caller may connect to although their listener runs outside: real paths.
 #[derive(Debug, Clone, Default)]
 pub struct Allowed(pub Vec<PathBuf>);
@@ -58,6 +81,7 @@ pub fn install_filter() -> io::Result<OwnedFd> {
     };
     let jump = |code: u16, k: u32, jt: u8, jf: u8| libc::sock_filter { code, jt, jf, k };
     let errno = |e: i32| libc::SECCOMP_RET_ERRNO | (e as u32 & libc::SECCOMP_RET_DATA);
+    const AND_K: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K
     let program = [
         // Another architecture's system calls: the process ends.
         stmt(LD_W_ABS, 4),
@@ -71,6 +95,15 @@ pub fn install_filter() -> io::Result<OwnedFd> {
         stmt(RET_K, libc::SECCOMP_RET_USER_NOTIF),
         jump(JEQ_K, libc::SYS_io_uring_setup as u32, 0, 1),
         stmt(RET_K, errno(libc::ENOSYS)),
+        // A Unix datagram socket sends to any path with each `sendto()`, past connect():
+        // none is made (`socketpair()`, which has no address, still works).
+        jump(JEQ_K, libc::SYS_socket as u32, 0, 6),
+        stmt(LD_W_ABS, 16),
+        jump(JEQ_K, libc::AF_UNIX as u32, 0, 4),
+        stmt(LD_W_ABS, 24),
+        stmt(AND_K, 0xf),
+        jump(JEQ_K, libc::SOCK_DGRAM as u32, 0, 1),
+        stmt(RET_K, errno(libc::EACCES)),
         stmt(RET_K, libc::SECCOMP_RET_ALLOW),
     ];
     let prog = libc::sock_fprog {
@@ -99,6 +132,7 @@ pub fn install_filter() -> io::Result<OwnedFd> {
 pub fn supervise(listener: OwnedFd, allowed: Allowed) {
     let allowed = std::sync::Arc::new(allowed);
     let fd = std::sync::Arc::new(listener);
+    let slots = crate::strict::egress::Slots::new(MAX_HANDLERS);
     loop {
         let mut notif: libc::seccomp_notif = unsafe { std::mem::zeroed() };
         let got = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_RECV as _, &mut notif) };
@@ -110,8 +144,13 @@ pub fn supervise(listener: OwnedFd, allowed: Allowed) {
                 _ => return,
             }
         }
+        let Some(slot) = slots.take() else {
+            respond(fd.as_raw_fd(), notif.id, Err(libc::EAGAIN));
+            continue;
+        };
         let (handler, allowed) = (std::sync::Arc::clone(&fd), std::sync::Arc::clone(&allowed));
         let spawned = std::thread::Builder::new().spawn(move || {
+            let _slot = slot;
             let outcome = connect_for(&notif, &handler, &allowed);
             respond(handler.as_raw_fd(), notif.id, outcome);
         });
@@ -142,7 +181,9 @@ fn connect_for(
     listener: &OwnedFd,
     allowed: &Allowed,
 ) -> Result<(), i32> {
-    let pid = notif.pid as libc::pid_t;
+    // The caller is a thread: its process (the thread group) owns the descriptors.
+    let tid = notif.pid as libc::pid_t;
+    let pid = thread_group(tid).ok_or(libc::ESRCH)?;
     let (target_fd, addr, len) = (
         notif.data.args[0] as RawFd,
         notif.data.args[1],
@@ -153,7 +194,7 @@ fn connect_for(
     }
     // Our own copy of the address: what is judged is what is used.
     let mut bytes = vec![0u8; len];
-    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).map_err(|_| libc::EPERM)?;
+    let mem = std::fs::File::open(format!("/proc/{tid}/mem")).map_err(|_| libc::EPERM)?;
     if len > 0 {
         std::os::unix::fs::FileExt::read_exact_at(&mem, &mut bytes, addr)
             .map_err(|_| libc::EFAULT)?;
@@ -197,7 +238,7 @@ fn connect_for(
     let name = if path.is_absolute() {
         path
     } else {
-        cwd = std::fs::File::open(format!("/proc/{pid}/cwd")).map_err(|_| libc::ENOENT)?;
+        cwd = std::fs::File::open(format!("/proc/{tid}/cwd")).map_err(|_| libc::ENOENT)?;
         PathBuf::from(format!("/proc/self/fd/{}", cwd.as_raw_fd())).join(&path)
     };
     // A socket the session allows is reached at its own real path, which nothing inside
@@ -258,11 +299,25 @@ fn connect_path(theirs: &OwnedFd, path: &Path) -> Result<OwnedFd, i32> {
     for (dst, src) in addr.sun_path.iter_mut().zip(raw) {
         *dst = *src as libc::c_char;
     }
-    let fd = unsafe { libc::socket(libc::AF_UNIX, kind | libc::SOCK_CLOEXEC, 0) };
+    // As the caller's socket would: at once when it is non-blocking (a full listener
+    // gives EAGAIN), else waiting at most CONNECT_TIMEOUT.
+    let nonblocking =
+        unsafe { libc::fcntl(theirs.as_raw_fd(), libc::F_GETFL) } & libc::O_NONBLOCK != 0;
+    let flags = libc::SOCK_CLOEXEC | if nonblocking { libc::SOCK_NONBLOCK } else { 0 };
+    let fd = unsafe { libc::socket(libc::AF_UNIX, kind | flags, 0) };
     if fd < 0 {
         return Err(last_errno());
     }
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            &CONNECT_TIMEOUT as *const libc::timeval as *const libc::c_void,
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
     let size = (std::mem::size_of::<libc::sa_family_t>() + raw.len() + 1) as libc::socklen_t;
     if unsafe {
         libc::connect(

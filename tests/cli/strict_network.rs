@@ -655,6 +655,25 @@ def serve():
     c.close()
 threading.Thread(target=serve).start()
 attempt(inside, "inside")
+# From a thread of its own (a runtime's worker), as from the main one.
+done = []
+def worker():
+    s = socket.create_connection(("127.0.0.1", 3128), timeout=5)
+    done.append("thread connected")
+    s.close()
+t = threading.Thread(target=worker)
+t.start()
+t.join()
+print(done[0] if done else "thread failed")
+# A datagram socket would send to any path without connecting: none is made.
+try:
+    socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    print("datagram socket made")
+except OSError as e:
+    print("datagram", e.strerror)
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+a.send(b"x")
+print("pair", b.recv(1))
 PY
 aws sts get-caller-identity --query Account --output text"#,
         late = late.display()
@@ -673,7 +692,8 @@ aws sts get-caller-identity --query Account --output text"#,
     assert_eq!(
         run.stdout,
         "late refused Connection refused\nlink refused Connection refused\n\
-         relative refused Connection refused\ninside CONNECTED b'inside-ok'\n111111111111\n",
+         relative refused Connection refused\ninside CONNECTED b'inside-ok'\n\
+         thread connected\ndatagram Permission denied\npair b'x'\n111111111111\n",
         "{}",
         run.stderr
     );

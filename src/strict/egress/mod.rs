@@ -12,6 +12,8 @@ pub mod bridge;
 pub mod proxy;
 #[cfg(target_os = "linux")]
 mod stream;
+#[cfg(target_os = "linux")]
+pub use stream::Slots;
 pub mod upstream;
 
 /// The port the bridge listens on inside the sandbox (its loopback is its own).
