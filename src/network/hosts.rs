@@ -8,7 +8,9 @@
 //!   place of its individual hosts: `*.kiro.dev` (sign-in, the Kiro service, management,
 //!   telemetry, downloads), `*.kiro.aws.dev`, `*.shortbread.aws.dev`, `*.signin.aws`,
 //!   `*.amazonaws.com` (above). Identity Center's portal (`*.awsapps.com`) is for a
-//!   browser, which runs outside the sandbox.
+//!   browser, which runs outside the sandbox. (Taken from three copies of that page that
+//!   agree; the Kiro CLI 2.x source reaches only hosts below `*.amazonaws.com` besides
+//!   `*.kiro.dev`.)
 //!
 //! Wildcards match one or more labels before the suffix, never the suffix alone or a
 //! name that merely ends in its text (`evilamazonaws.com`).

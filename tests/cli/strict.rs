@@ -1063,7 +1063,15 @@ fn the_hosts_tmp_and_its_sockets_stay_outside() {
     };
     // Control: outside the sandbox the socket answers.
     assert!(std::os::unix::net::UnixStream::connect(&socket).is_ok());
-    for cwd in [Path::new("/tmp"), shared.path()] {
+    // The host's shared directories themselves, and the one holding the socket (the
+    // user's runtime directory /run/user/UID is below /run, refused the same way).
+    for cwd in [
+        Path::new("/tmp"),
+        Path::new("/var/tmp"),
+        Path::new("/run"),
+        Path::new("/dev/shm"),
+        shared.path(),
+    ] {
         let run = run_in(cwd, None);
         assert_eq!(run.status, 3, "{}: {}", cwd.display(), run.stderr);
         run.stderr_has("error[strict_cwd_shared]");
