@@ -329,6 +329,20 @@ fn connect_path(theirs: &OwnedFd, path: &Path) -> Result<OwnedFd, i32> {
     {
         return Err(last_errno());
     }
+    // The wait was the connect's alone: the caller's writes block as they would have.
+    let forever = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            &forever as *const libc::timeval as *const libc::c_void,
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
     Ok(fd)
 }
 

@@ -655,6 +655,12 @@ def serve():
     c.close()
 threading.Thread(target=serve).start()
 attempt(inside, "inside")
+# The socket handed over blocks on writes as the program's own would (no timeout left).
+import struct
+threading.Thread(target=serve).start()
+s = socket.socket(socket.AF_UNIX)
+s.connect(inside)
+print("send timeout", struct.unpack("qq", s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, 16)))
 # From a thread of its own (a runtime's worker), as from the main one.
 done = []
 def worker():
@@ -693,7 +699,7 @@ aws sts get-caller-identity --query Account --output text"#,
         run.stdout,
         "late refused Connection refused\nlink refused Connection refused\n\
          relative refused Connection refused\ninside CONNECTED b'inside-ok'\n\
-         thread connected\ndatagram Permission denied\npair b'x'\n111111111111\n",
+         send timeout (0, 0)\nthread connected\ndatagram Permission denied\npair b'x'\n111111111111\n",
         "{}",
         run.stderr
     );
