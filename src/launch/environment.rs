@@ -106,6 +106,7 @@ pub fn is_proxy_setting(name: &str) -> bool {
     PROXIES.iter().any(|p| p.eq_ignore_ascii_case(name))
 }
 
+#[cfg(target_os = "linux")]
 /// The proxy variables a strict session sets to its egress bridge: the spellings
 /// clients read (curl, Python, Node, Go, git, the AWS SDKs). Every other spelling, and
 /// `NO_PROXY` in any case, is removed.
@@ -182,6 +183,7 @@ impl LaunchEnv {
         Ok(LaunchEnv { set, unset })
     }
 
+    #[cfg(target_os = "linux")]
     /// Send every client through `proxy` (strict mode's egress bridge): the proxy
     /// variables of [`PROXY_SET`] name it, every other spelling and `NO_PROXY` go, and
     /// git's ssh goes through `ssh_proxy_command` (an ssh `ProxyCommand`) unless the user
@@ -272,6 +274,7 @@ mod tests {
         assert_eq!(child, expected);
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn a_strict_session_routes_every_spelling_through_its_bridge() {
         let paths = Paths::new(Path::new("/home/u"));

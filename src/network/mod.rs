@@ -4,7 +4,11 @@
 //! `--allow-host HOST:PORT` (and a managed policy's `allowed_hosts`) lets one exact host
 //! and port in, whatever its address. The proxy that applies them is `strict::egress`.
 
+// The rules apply in strict mode, which only Linux has; the flags and the policy's
+// entries (`HostPort`, `Network`) are read everywhere.
+#[cfg(target_os = "linux")]
 pub mod address;
+#[cfg(target_os = "linux")]
 pub mod hosts;
 
 use std::net::IpAddr;
@@ -103,6 +107,7 @@ pub fn normalize(host: &str) -> String {
 }
 
 /// What the proxy lets out.
+#[cfg(target_os = "linux")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rules {
     pub network: Network,
@@ -111,6 +116,7 @@ pub struct Rules {
 }
 
 /// The judgement on a name, before it is resolved.
+#[cfg(target_os = "linux")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ByName {
     /// Allowed exactly (`--allow-host`): whatever it resolves to.
@@ -121,6 +127,7 @@ pub enum ByName {
     Refused(String),
 }
 
+#[cfg(target_os = "linux")]
 impl Rules {
     pub fn by_name(&self, host: &str, port: u16) -> ByName {
         let host = normalize(host);
@@ -176,6 +183,7 @@ mod tests {
         }
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn names_then_addresses() {
         let rules = Rules {

@@ -27,6 +27,7 @@ use crate::paths::Paths;
 mod broker;
 #[cfg(target_os = "linux")]
 mod bwrap;
+#[cfg(target_os = "linux")]
 pub mod egress;
 #[cfg(target_os = "linux")]
 mod landlock;

@@ -504,7 +504,8 @@ pub struct AwsStub {
 pub const SSO_TOKEN: &str = "test-sso-access-token";
 
 impl AwsStub {
-    /// `HOST:PORT` of the stub, for `--allow-host`.
+    /// `HOST:PORT` of the stub, for `--allow-host` (strict mode, Linux only).
+    #[cfg(target_os = "linux")]
     pub fn authority(&self) -> &str {
         self.url.trim_start_matches("http://").trim_end_matches('/')
     }

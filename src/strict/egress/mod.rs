@@ -6,15 +6,12 @@
 //! judged, never resolving again, so a name that resolves to a credential server, or
 //! one that changes its answer (DNS rebinding), gets nowhere.
 
-#[cfg(target_os = "linux")]
 pub mod bridge;
-#[cfg(target_os = "linux")]
 pub mod proxy;
-#[cfg(target_os = "linux")]
 mod stream;
-#[cfg(target_os = "linux")]
-pub use stream::Slots;
 pub mod upstream;
+
+pub use stream::Slots;
 
 /// The port the bridge listens on inside the sandbox (its loopback is its own).
 pub const BRIDGE_PORT: u16 = 3128;
