@@ -16,7 +16,8 @@
 //! - `kiro/`: which Kiro CLI runs, its engine, and whether that engine loads the agent.
 //! - `verify`: the proof of isolation; it only reads.
 //! - `online/`: the only code that talks to AWS, in a child process.
-//! - `strict/`: the sandbox (Linux only), the broker, the supervisor.
+//! - `strict/`: the sandbox (Linux only), the broker, the supervisor, the connect filter,
+//!   and the network's one way out (`egress/`).
 //! - `commands/`: one file a command. `cli`: clap, and the conversion into the
 //!   commands' requests. `app`: dispatch.
 

@@ -309,15 +309,7 @@ fn connect_path(theirs: &OwnedFd, path: &Path) -> Result<OwnedFd, i32> {
         return Err(last_errno());
     }
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDTIMEO,
-            &CONNECT_TIMEOUT as *const libc::timeval as *const libc::c_void,
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
+    send_timeout(&fd, CONNECT_TIMEOUT);
     let size = (std::mem::size_of::<libc::sa_family_t>() + raw.len() + 1) as libc::socklen_t;
     if unsafe {
         libc::connect(
@@ -330,20 +322,27 @@ fn connect_path(theirs: &OwnedFd, path: &Path) -> Result<OwnedFd, i32> {
         return Err(last_errno());
     }
     // The wait was the connect's alone: the caller's writes block as they would have.
-    let forever = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 0,
-    };
+    send_timeout(
+        &fd,
+        libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        },
+    );
+    Ok(fd)
+}
+
+/// `SO_SNDTIMEO`, which also bounds a Unix socket's `connect()` (zero: no bound).
+fn send_timeout(fd: &OwnedFd, timeout: libc::timeval) {
     unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
             libc::SOL_SOCKET,
             libc::SO_SNDTIMEO,
-            &forever as *const libc::timeval as *const libc::c_void,
+            &timeout as *const libc::timeval as *const libc::c_void,
             std::mem::size_of::<libc::timeval>() as libc::socklen_t,
         )
     };
-    Ok(fd)
 }
 
 /// Give `fresh` to the caller in place of its own socket.

@@ -138,8 +138,9 @@ pub const SOCKET_TREES: [&str; 6] = ["/var", "/srv", "/opt", "/mnt", "/media", "
 
 /// The Unix sockets of programs outside that the sandbox would see: below `home`, the
 /// working directory and [`SOCKET_TREES`], each a bounded walk, nearest first (`$HOME`:
-/// depth 6, 50,000 entries; the working directory, often a build tree: depth 3, 5,000;
-/// each system tree: depth 5, 20,000). A socket created after launch is not covered.
+/// depth 6, 50,000 entries; the working directory, often a build tree: depth 2, 2,000;
+/// each system tree: depth 4, 10,000). A first layer: the connect filter (`mediate`)
+/// refuses every socket outside, whenever made, these included.
 pub fn outside_sockets(home: &Path, cwd: &Path) -> Vec<PathBuf> {
     use std::os::unix::fs::FileTypeExt;
     let private: Vec<PathBuf> = private_tmp().into_iter().chain(private_run()).collect();
@@ -170,9 +171,9 @@ pub fn outside_sockets(home: &Path, cwd: &Path) -> Vec<PathBuf> {
                 let (depth, limit) = if root == home {
                     (6, 50_000)
                 } else if root == cwd {
-                    (3, 5_000)
+                    (2, 2_000)
                 } else {
-                    (5, 20_000)
+                    (4, 10_000)
                 };
                 Some(scope.spawn(move || {
                     let mut found = Vec::new();
