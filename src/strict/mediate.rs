@@ -18,8 +18,8 @@
 //!   nothing sent.
 //!
 //! `io_uring` (which can connect without the system call) is refused, and so is making a
-//! Unix datagram socket (whose `sendto()` names any path without connecting;
-//! `socketpair()` still works). A system call of another architecture (the 32-bit entry
+//! Unix socket of any type but stream and seqpacket (a datagram socket's `sendto()`
+//! names any path without connecting, even from a socketpair). A system call of another architecture (the 32-bit entry
 //! points) ends the process. At most 256 connections are made at once (more callers get
 //! `EAGAIN`); a blocking one waits at most 10 s for a full listener, a non-blocking one
 //! not at all.
@@ -95,14 +95,17 @@ pub fn install_filter() -> io::Result<OwnedFd> {
         stmt(RET_K, libc::SECCOMP_RET_USER_NOTIF),
         jump(JEQ_K, libc::SYS_io_uring_setup as u32, 0, 1),
         stmt(RET_K, errno(libc::ENOSYS)),
-        // A Unix datagram socket sends to any path with each `sendto()`, past connect():
-        // none is made (`socketpair()`, which has no address, still works).
-        jump(JEQ_K, libc::SYS_socket as u32, 0, 6),
+        // A Unix socket of any type but stream and seqpacket is a datagram socket (the
+        // kernel makes SOCK_RAW one), whose `sendto()` names any path past connect(),
+        // even from a connected pair: none is made, by socket() or socketpair().
+        jump(JEQ_K, libc::SYS_socket as u32, 1, 0),
+        jump(JEQ_K, libc::SYS_socketpair as u32, 0, 7),
         stmt(LD_W_ABS, 16),
-        jump(JEQ_K, libc::AF_UNIX as u32, 0, 4),
+        jump(JEQ_K, libc::AF_UNIX as u32, 0, 5),
         stmt(LD_W_ABS, 24),
         stmt(AND_K, 0xf),
-        jump(JEQ_K, libc::SOCK_DGRAM as u32, 0, 1),
+        jump(JEQ_K, libc::SOCK_STREAM as u32, 2, 0),
+        jump(JEQ_K, libc::SOCK_SEQPACKET as u32, 1, 0),
         stmt(RET_K, errno(libc::EACCES)),
         stmt(RET_K, libc::SECCOMP_RET_ALLOW),
     ];
@@ -199,16 +202,18 @@ fn connect_for(
         std::os::unix::fs::FileExt::read_exact_at(&mem, &mut bytes, addr)
             .map_err(|_| libc::EFAULT)?;
     }
-    // The caller is still waiting in this very call (its pid not reused meanwhile).
-    let mut id = notif.id;
-    if unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_ID_VALID as _, &mut id) } < 0 {
-        return Err(libc::EINTR);
-    }
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     if pidfd < 0 {
         return Err(libc::EPERM);
     }
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) };
+    let cwd = std::fs::File::open(format!("/proc/{tid}/cwd")).map_err(|_| libc::ENOENT)?;
+    // Everything above names the caller, still waiting in this very call: its pid was
+    // not reused meanwhile.
+    let mut id = notif.id;
+    if unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_ID_VALID as _, &mut id) } < 0 {
+        return Err(libc::EINTR);
+    }
     let theirs = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), target_fd, 0) };
     if theirs < 0 {
         return Err(libc::EBADF);
@@ -219,7 +224,9 @@ fn connect_for(
     } else {
         0
     };
-    let path = (family == libc::AF_UNIX as u16)
+    // A path only for a Unix socket (any other gets the kernel's own answer below).
+    let domain = socket_option(&theirs, libc::SO_DOMAIN).ok_or(libc::ENOTSOCK)?;
+    let path = (family == libc::AF_UNIX as u16 && domain == libc::AF_UNIX)
         .then(|| unix_path(&bytes))
         .flatten();
     let Some(path) = path else {
@@ -234,11 +241,9 @@ fn connect_for(
         return if done == 0 { Ok(()) } else { Err(last_errno()) };
     };
     // Relative to the caller's working directory, through a descriptor of it.
-    let cwd;
     let name = if path.is_absolute() {
         path
     } else {
-        cwd = std::fs::File::open(format!("/proc/{tid}/cwd")).map_err(|_| libc::ENOENT)?;
         PathBuf::from(format!("/proc/self/fd/{}", cwd.as_raw_fd())).join(&path)
     };
     // A socket the session allows is reached at its own real path, which nothing inside
@@ -273,23 +278,26 @@ fn unix_path(bytes: &[u8]) -> Option<PathBuf> {
     Some(PathBuf::from(std::ffi::OsStr::from_bytes(&path[..end])))
 }
 
+/// An integer option of a socket (`SO_TYPE`, `SO_DOMAIN`).
+fn socket_option(fd: &OwnedFd, option: libc::c_int) -> Option<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    let got = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            option,
+            &mut value as *mut _ as *mut libc::c_void,
+            &mut size,
+        )
+    };
+    (got == 0).then_some(value)
+}
+
 /// A socket of ours, of the caller's type, connected to `path`.
 fn connect_path(theirs: &OwnedFd, path: &Path) -> Result<OwnedFd, i32> {
     use std::os::unix::ffi::OsStrExt;
-    let mut kind: libc::c_int = 0;
-    let mut size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    if unsafe {
-        libc::getsockopt(
-            theirs.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_TYPE,
-            &mut kind as *mut _ as *mut libc::c_void,
-            &mut size,
-        )
-    } < 0
-    {
-        return Err(libc::ENOTSOCK);
-    }
+    let kind = socket_option(theirs, libc::SO_TYPE).ok_or(libc::ENOTSOCK)?;
     let raw = path.as_os_str().as_bytes();
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
     if raw.len() >= addr.sun_path.len() {

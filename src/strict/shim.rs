@@ -63,6 +63,9 @@ pub fn shim(bridge: Option<&Path>, allowed: &[PathBuf], argv: &[OsString]) -> Er
         Ok(pair) => pair,
         Err(e) => return failed("start", e),
     };
+    // The supervisor must be untraceable before the program could exist (its exec makes
+    // the program dumpable again).
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     // Single-threaded until here, so forking is sound.
     match unsafe { nix::unistd::fork() } {
         Err(e) => failed("start", e.into()),
@@ -104,7 +107,6 @@ fn supervise(
     bridge: Option<&Path>,
     allowed: &[PathBuf],
 ) -> ! {
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     for s in FORWARDED {
         unsafe { libc::signal(s as libc::c_int, libc::SIG_IGN) };
     }

@@ -144,13 +144,15 @@ pub const SOCKET_TREES: [&str; 6] = ["/var", "/srv", "/opt", "/mnt", "/media", "
 pub fn outside_sockets(home: &Path, cwd: &Path) -> Vec<PathBuf> {
     use std::os::unix::fs::FileTypeExt;
     let private: Vec<PathBuf> = private_tmp().into_iter().chain(private_run()).collect();
-    let mut roots: Vec<PathBuf> = vec![home.to_path_buf(), cwd.to_path_buf()];
-    roots.extend(
-        SOCKET_TREES
-            .iter()
-            .filter_map(|t| std::fs::canonicalize(t).ok()),
-    );
-    let roots = outermost(roots);
+    // `$HOME` and the working directory with budgets of their own (a `/home` tree walked
+    // around them), the system trees without what lies inside the first two.
+    let own = outermost(vec![home.to_path_buf(), cwd.to_path_buf()]);
+    let trees: Vec<PathBuf> = SOCKET_TREES
+        .iter()
+        .filter_map(|t| std::fs::canonicalize(t).ok())
+        .filter(|t| !own.iter().any(|o| t.starts_with(o)))
+        .collect();
+    let roots: Vec<PathBuf> = own.iter().cloned().chain(trees).collect();
     // The trees are walked at once, a thread each: the launch waits for the slowest.
     let found: Vec<PathBuf> = std::thread::scope(|scope| {
         let walks: Vec<_> = roots
@@ -167,6 +169,11 @@ pub fn outside_sockets(home: &Path, cwd: &Path) -> Vec<PathBuf> {
                     .iter()
                     .map(PathBuf::as_path)
                     .filter(|p| !root.starts_with(p))
+                    .chain(
+                        own.iter()
+                            .map(PathBuf::as_path)
+                            .filter(|o| *o != root.as_path()),
+                    )
                     .collect();
                 let (depth, limit) = if root == home {
                     (6, 50_000)

@@ -671,13 +671,19 @@ t = threading.Thread(target=worker)
 t.start()
 t.join()
 print(done[0] if done else "thread failed")
-# A datagram socket would send to any path without connecting: none is made.
-try:
-    socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    print("datagram socket made")
-except OSError as e:
-    print("datagram", e.strerror)
-a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+# A datagram socket would send to any path without connecting, even one of a pair, and
+# SOCK_RAW is one too: none is made. A stream pair works.
+for label, make in [
+    ("datagram", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)),
+    ("raw", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_RAW)),
+    ("datagram pair", lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)),
+]:
+    try:
+        make()
+        print(label, "made")
+    except OSError as e:
+        print(label, e.strerror)
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 a.send(b"x")
 print("pair", b.recv(1))
 PY
@@ -699,7 +705,8 @@ aws sts get-caller-identity --query Account --output text"#,
         run.stdout,
         "late refused Connection refused\nlink refused Connection refused\n\
          relative refused Connection refused\ninside CONNECTED b'inside-ok'\n\
-         send timeout (0, 0)\nthread connected\ndatagram Permission denied\npair b'x'\n111111111111\n",
+         send timeout (0, 0)\nthread connected\ndatagram Permission denied\nraw Permission denied\n\
+         datagram pair Permission denied\npair b'x'\n111111111111\n",
         "{}",
         run.stderr
     );

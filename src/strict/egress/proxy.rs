@@ -467,11 +467,27 @@ pub fn framing(headers: &[String]) -> Result<Framing, Refusal> {
             .map(|(_, v)| v.trim().to_ascii_lowercase())
             .collect()
     };
-    let (lengths, encodings) = (values("content-length"), values("transfer-encoding"));
     let ambiguous = || Refusal::new(400, "the request's body is framed ambiguously");
+    // Header names are plain tokens, and no line continues another (an upstream could
+    // read either differently).
+    let token = |name: &str| {
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    if headers
+        .iter()
+        .any(|h| h.starts_with([' ', '\t']) || !h.split_once(':').is_some_and(|(n, _)| token(n)))
+    {
+        return Err(Refusal::new(400, "a request header is malformed"));
+    }
+    let (lengths, encodings) = (values("content-length"), values("transfer-encoding"));
     match (lengths.as_slice(), encodings.as_slice()) {
         ([], []) => Ok(Framing::None),
-        ([length], []) => length.parse().map(Framing::Length).map_err(|_| ambiguous()),
+        ([length], []) if !length.is_empty() && length.bytes().all(|b| b.is_ascii_digit()) => {
+            length.parse().map(Framing::Length).map_err(|_| ambiguous())
+        }
         ([], [chunked]) if chunked == "chunked" => Ok(Framing::Chunked),
         _ => Err(ambiguous()),
     }
@@ -547,6 +563,32 @@ fn answer(client: &mut UnixStream, refusal: &Refusal) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_is_framed_one_way_only() {
+        let h = |lines: &[&str]| -> Vec<String> { lines.iter().map(|l| l.to_string()).collect() };
+        assert_eq!(framing(&h(&["Host: x"])), Ok(Framing::None));
+        assert_eq!(
+            framing(&h(&["Content-Length: 12"])),
+            Ok(Framing::Length(12))
+        );
+        assert_eq!(
+            framing(&h(&["transfer-encoding: Chunked"])),
+            Ok(Framing::Chunked)
+        );
+        for bad in [
+            &["Content-Length: 3", "Transfer-Encoding: chunked"][..],
+            &["Content-Length: 3", "Content-Length: 3"],
+            &["Content-Length: +5"],
+            &["Content-Length: -1"],
+            &["Transfer-Encoding : chunked"],
+            &["Transfer-Encoding: gzip, chunked"],
+            &["X: a", " continued"],
+            &["no colon"],
+        ] {
+            assert!(framing(&h(bad)).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn request_lines() {
