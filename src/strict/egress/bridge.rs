@@ -73,11 +73,7 @@ pub fn connect(host: &str, port: u16) -> Result<Exit> {
     }
     let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, BRIDGE_PORT))
         .map_err(|e| fail(format!("the bridge on port {BRIDGE_PORT}: {e}")))?;
-    let authority = if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    };
+    let authority = crate::network::authority(host, port);
     stream
         .write_all(format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes())
         .map_err(|e| fail(e.to_string()))?;

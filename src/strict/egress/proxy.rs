@@ -232,12 +232,8 @@ impl Proxy {
                             .and_then(|u| u.authorization.as_ref())
                             .map(|a| format!("Proxy-Authorization: {a}\r\n"))
                             .unwrap_or_default();
-                        let address = if address.contains(':') {
-                            format!("[{address}]")
-                        } else {
-                            address
-                        };
-                        format!("{method} http://{address}:{port}{path} {version}\r\n{auth}")
+                        let authority = crate::network::authority(&address, *port);
+                        format!("{method} http://{authority}{path} {version}\r\n{auth}")
                     }
                     None => format!("{method} {path} {version}\r\n"),
                 };
@@ -338,11 +334,7 @@ impl Proxy {
         if matches!(target, Target::Plain { .. }) {
             return Ok(stream);
         }
-        let authority = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
+        let authority = crate::network::authority(host, port);
         let auth = up
             .authorization
             .as_ref()
