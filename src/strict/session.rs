@@ -356,9 +356,11 @@ pub fn prepare(
         aws_dir,
         kiro_files,
         runtime_dir: real(run.path.parent().expect("below the runtime directory"))?,
-        run_dir: real(&run.path)?,
-        proxy_socket: real(&run.path)?.join("proxy.sock"),
-        broker_socket: real(&run.path)?.join("broker.sock"),
+        // The run directory's own names, below its real path (the sockets do not exist
+        // yet, so they cannot be resolved themselves).
+        proxy_socket: run_path.join(run.proxy_socket.file_name().expect("a file name")),
+        broker_socket: run_path.join(run.socket.file_name().expect("a file name")),
+        run_dir: run_path.clone(),
         empty_file: real(&run.empty)?,
         cwd,
         exe,
