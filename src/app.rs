@@ -16,7 +16,7 @@ pub fn run(parsed: Parsed, env: &Env) -> Result<Exit> {
     };
     let paths = || Paths::from_env(env);
     match request {
-        Request::Init(request) => commands::init::run(&request, &paths()?),
+        Request::Init(request) => commands::init::run(&request, &paths()?, env),
         Request::Verify(request) => commands::verify::run(request, &paths()?, env),
         Request::Launch(request) => commands::launch::run(request, &paths()?, env),
         Request::Env(request) => commands::env::run(&request, &paths()?, env),

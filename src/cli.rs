@@ -57,11 +57,21 @@ pub enum Command {
     #[command(
         long_about = "Write the isolated AWS config, the empty credentials file, the \
         read-only agent and the steering block.\n\nProfiles come from --profile flags, from a team \
-        file (--from), or, when neither is given, from the isolated config already written. \
+        file (--from), from IAM Identity Center (--discover), or, when none is given, from the \
+        isolated config already written. \
         Input is checked completely before any file is touched; bad input exits 2 and names \
         the flag or FILE:LINE. Running init twice with the same input changes no byte. A file \
         kiro-aws did not write is never replaced unless --force is given, and then the old \
-        one is kept beside it as NAME.kiro-aws-backup-N."
+        one is kept beside it as NAME.kiro-aws-backup-N.\n\n\
+        --discover lists, with the cached sign-in of the sso-session (`kiro-aws login \
+        --sso-session NAME`), every account and role the portal gives you, at most \
+        --max-rps calls a second, and adds a profile for each role matching --role-pattern \
+        (default Kiro*) in accounts matching --account-pattern. Roles that look like an \
+        administrator's are left out and named. A role whose name ends in Write (KiroWrite, \
+        Kiro-ReadWrite) gives a -write profile; every other role a read-only one. Profiles \
+        you added yourself are never renamed or removed; --prune removes discovered \
+        profiles whose role is gone. A failed run writes nothing.",
+        after_help = "Examples:\n  kiro-aws init --sso-start-url https://my-org.awsapps.com/start --sso-region us-east-1 --profile kiro-readonly=123456789012:ReadOnly\n  kiro-aws init --from team.config\n  kiro-aws login --sso-session kiro --sso-start-url https://my-org.awsapps.com/start --sso-region us-east-1\n  kiro-aws init --discover --sso-start-url https://my-org.awsapps.com/start --sso-region us-east-1 --dry-run\n  kiro-aws init --discover --account-pattern 'prod-*' --prune"
     )]
     Init(InitArgs),
     /// Prove that only kiro-* profiles resolve from the isolated files (exit 3 if not)
@@ -102,12 +112,19 @@ pub enum Command {
         after_help = "Examples:\n  kiro-aws whoami\n  kiro-aws whoami --all --json"
     )]
     Whoami(WhoamiArgs),
-    /// Sign in to IAM Identity Center for the kiro sso-session (runs `aws sso login`, AWS CLI v2)
+    /// Sign in to IAM Identity Center (device flow) and cache the token as AWS CLI v2 does
     #[command(
-        long_about = "Sign in to IAM Identity Center for the kiro sso-session.\n\n\
-        Verifies the isolated files, then runs `aws sso login --sso-session NAME` in the \
-        isolated environment, where NAME is the sso-session of --profile (default: the \
-        default profile). Needs AWS CLI v2 (v1 has no `sso login`); exits 4 when it is missing."
+        long_about = "Sign in to IAM Identity Center and cache the token as AWS CLI v2 does.\n\n\
+        Runs the OIDC device flow itself (no AWS CLI needed): registers a client, shows a \
+        URL and a code, opens the browser (unless --no-browser), and waits until you \
+        approve. The token is written to ~/.aws/sso/cache/<sha1 of the sso-session \
+        name>.json (0600), with its refresh fields, where botocore, the AWS CLI, the SDKs \
+        and the agent find it.\n\n\
+        The sso-session is --sso-session NAME, or that of --profile, or that of the default \
+        profile, from the verified isolated config; before any profile exists, give \
+        --sso-start-url and --sso-region (with --sso-session NAME, default kiro). \
+        AWS_ENDPOINT_URL_SSO_OIDC in your shell is honoured here (for VPC endpoints).",
+        after_help = "Examples:\n  kiro-aws login\n  kiro-aws login --sso-session kiro --sso-start-url https://my-org.awsapps.com/start --sso-region eu-west-1\n  kiro-aws login --no-browser"
     )]
     Login(LoginArgs),
     /// Print (or run) the CloudTrail queries that find what the agent did
@@ -223,6 +240,35 @@ pub struct InitArgs {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+    /// Find the profiles in IAM Identity Center: every account and role the signed-in
+    /// user has (`kiro-aws login --sso-session NAME` first)
+    #[arg(long, conflicts_with_all = ["profiles", "from"], help_heading = "Discovery")]
+    pub discover: bool,
+    /// With --discover: keep roles whose name matches this glob (repeatable) [default: Kiro*]
+    #[arg(
+        long = "role-pattern",
+        value_name = "GLOB",
+        requires = "discover",
+        help_heading = "Discovery"
+    )]
+    pub role_patterns: Vec<String>,
+    /// With --discover: keep accounts whose name or id matches this glob (repeatable) [default: all]
+    #[arg(
+        long = "account-pattern",
+        value_name = "GLOB",
+        requires = "discover",
+        help_heading = "Discovery"
+    )]
+    pub account_patterns: Vec<String>,
+    /// With --discover: how profiles are named, from {account_id}, {account_name} and {role_name}
+    #[arg(long, value_name = "TEMPLATE", default_value = crate::sso::discover::DEFAULT_TEMPLATE, help_heading = "Discovery")]
+    pub name_template: String,
+    /// With --discover: remove discovered profiles whose role IAM Identity Center no longer lists
+    #[arg(long, requires = "discover", help_heading = "Discovery")]
+    pub prune: bool,
+    /// With --discover: at most this many portal calls a second (its limit is shared, about 20)
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100), help_heading = "Discovery")]
+    pub max_rps: u32,
 }
 
 #[derive(Debug, Args)]
@@ -347,8 +393,29 @@ pub struct WhoamiArgs {
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    #[command(flatten)]
-    pub profile: ProfileArg,
+    /// Sign in for this profile's sso-session [default: the default profile's]
+    #[arg(long, value_name = "NAME", conflicts_with = "sso_session")]
+    pub profile: Option<String>,
+    /// Sign in for this sso-session (of the isolated config, or of --sso-start-url)
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+    /// IAM Identity Center start URL, to sign in before any profile exists
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "sso_region",
+        conflicts_with = "profile"
+    )]
+    pub sso_start_url: Option<String>,
+    /// Region of IAM Identity Center, with --sso-start-url
+    #[arg(long, value_name = "REGION", requires = "sso_start_url")]
+    pub sso_region: Option<String>,
+    /// Show the URL and code only; do not open a browser
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Print {"ok", "sso_session", "start_url", "region", "cache_file", "expires_at"}
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -460,7 +527,11 @@ impl Cli {
                 json: args.json,
             }),
             Command::Login(args) => Request::Login(login::Request {
-                profile: args.profile.profile,
+                profile: args.profile,
+                sso_session: args.sso_session,
+                sso: args.sso_start_url.zip(args.sso_region),
+                no_browser: args.no_browser,
+                json: args.json,
             }),
             Command::Audit(args) => Request::Audit(audit::Request {
                 since: args.since,
@@ -524,6 +595,17 @@ impl From<InitArgs> for init::Request {
                 write_tool: args.allow_write_tool,
                 allow_roles: args.allow_roles,
             },
+            discover: args.discover.then(|| init::Discover {
+                role_patterns: if args.role_patterns.is_empty() {
+                    vec![crate::sso::discover::DEFAULT_ROLE_PATTERN.to_owned()]
+                } else {
+                    args.role_patterns
+                },
+                account_patterns: args.account_patterns,
+                name_template: args.name_template,
+                prune: args.prune,
+                max_rps: args.max_rps,
+            }),
             dry_run: args.dry_run,
             force: args.force,
             json: args.json,

@@ -139,6 +139,9 @@ codes! {
     IsolationNotProven = "isolation_not_proven", NotIsolated, "fix the findings above (`kiro-aws verify` lists them), or run `kiro-aws init`";
     // Who the profiles are in AWS.
     SsoLoginRequired = "sso_login_required", NotIsolated, "run `kiro-aws login` (the message names the profile when it needs one)";
+    SsoLoginFailed = "sso_login_failed", Failure, "run `kiro-aws login` again and approve the code in the browser within its time";
+    DiscoveryFailed = "discovery_failed", Failure, "read the message, which names the account; run again (with a lower --max-rps if the portal throttled)";
+    NameTemplateInvalid = "name_template_invalid", Usage, "use only {account_id}, {account_name} and {role_name}, e.g. --name-template 'kiro-{account_name}-{role_name}'";
     IdentityAccountMismatch = "identity_account_mismatch", NotIsolated, "fix sso_account_id of the profile, or the account assignment in IAM Identity Center";
     IdentityRoleMismatch = "identity_role_mismatch", NotIsolated, "fix sso_role_name of the profile to the permission set's name";
     IdentityNotSso = "identity_not_sso", NotIsolated, "check what sets credentials in the agent's environment (`kiro-aws env`)";

@@ -6,8 +6,10 @@
 //!   `paths`: every path, from one home. `clock`, `trust` (who else could change a
 //!   path), `platform` (what differs between Linux and macOS), `policy` (the managed
 //!   policy an administrator installs), `network` (where strict mode's network may go:
-//!   the rules on names and addresses).
+//!   the rules on names and addresses), `glob` (shell-style name patterns).
 //! - `config/`: the profile model, every validation rule and the AWS-format files.
+//! - `sso/`: IAM Identity Center as files and names: the token cache the AWS CLI and
+//!   SDKs share, and discovery's pure plan (which roles become which profiles).
 //! - `launch/`: the environment the agent gets, finding the program, the plan, the exec.
 //! - `hook/`: the agent's `preToolUse` hook, which judges each tool call (it reads
 //!   the isolated config and the launch's variable rules, nothing else).
@@ -30,6 +32,7 @@ mod config;
 mod env;
 mod error;
 mod finding;
+mod glob;
 mod hook;
 mod install;
 mod kiro;
@@ -39,6 +42,7 @@ mod online;
 mod paths;
 mod platform;
 mod policy;
+mod sso;
 mod strict;
 mod trust;
 mod verify;

@@ -121,7 +121,10 @@ pub fn violations(policy: &Policy, set: &ProfileSet) -> Vec<String> {
             }
         }
         if let Some(roles) = &policy.allowed_roles {
-            if !roles.iter().any(|glob| glob_match(glob, &p.role_name)) {
+            if !roles
+                .iter()
+                .any(|glob| crate::glob::matches(glob, &p.role_name))
+            {
                 out.push(format!(
                     "profile `{}` uses role {}, which matches none of the policy's roles ({})",
                     p.name,
@@ -139,39 +142,6 @@ pub fn violations(policy: &Policy, set: &ProfileSet) -> Vec<String> {
     out
 }
 
-/// `*` any run of characters, `?` one character, everything else itself.
-fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    // Positions in the pattern reachable after each character of the text.
-    let mut states = vec![false; p.len() + 1];
-    states[0] = true;
-    let close = |states: &mut Vec<bool>| {
-        for i in 0..p.len() {
-            if states[i] && p[i] == '*' {
-                states[i + 1] = true;
-            }
-        }
-    };
-    close(&mut states);
-    for c in t {
-        let mut next = vec![false; p.len() + 1];
-        for i in 0..p.len() {
-            if !states[i] {
-                continue;
-            }
-            match p[i] {
-                '*' => next[i] = true,
-                '?' => next[i + 1] = true,
-                x if x == c => next[i + 1] = true,
-                _ => {}
-            }
-        }
-        close(&mut next);
-        states = next;
-    }
-    states[p.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,11 +149,6 @@ mod tests {
 
     #[test]
     fn globs_and_violations() {
-        assert!(glob_match("Kiro*", "KiroReadOnly"));
-        assert!(glob_match("*Read*", "KiroReadOnly"));
-        assert!(glob_match("Kiro?", "KiroW"));
-        assert!(!glob_match("Kiro*", "AdministratorAccess"));
-        assert!(!glob_match("Kiro", "KiroX"));
         let set = sample();
         assert!(violations(&Policy::default(), &set).is_empty());
         let strict = Policy {

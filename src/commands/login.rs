@@ -1,50 +1,233 @@
-//! `kiro-aws login`: sign the kiro sso-session in with AWS CLI v2 (`aws sso login`), in
-//! the isolated environment.
+//! `kiro-aws login`: sign in to IAM Identity Center with the OIDC device flow, and cache
+//! the token where and how AWS CLI v2 does, so that botocore, the AWS CLI and the SDKs
+//! (the agent's among them) use it. No AWS CLI is needed, and no profile: the start URL
+//! and region come from the isolated config's sso-session or from the flags `init` takes.
+//!
+//! The calls run in the online child; this side shows the code, opens the browser and
+//! writes the token file.
 
-use std::ffi::OsString;
+use std::io::Write;
 
+use crate::clock;
+use crate::code::Code;
 use crate::commands::shared;
+use crate::config::profile::{self, SsoSession, DEFAULT_REGISTRATION_SCOPES, DEFAULT_SESSION};
 use crate::env::Env;
 use crate::error::{Error, Exit, Result};
-use crate::launch::environment::LaunchEnv;
-use crate::launch::exec::exec;
-use crate::launch::plan::LaunchPlan;
-use crate::launch::program::{self, ProgramSource};
+use crate::online::identity::Observation;
+use crate::online::probe::{
+    self, DeviceAuthorization, NewToken, Request as ProbeRequest, Response,
+};
 use crate::paths::Paths;
-
-const AWS_CLI_V2_HINT: &str =
-    "install AWS CLI v2: https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html";
+use crate::sso::token::{self, CachedToken};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
+    /// Sign in for this profile's sso-session.
     pub profile: Option<String>,
+    /// Sign in for this sso-session.
+    pub sso_session: Option<String>,
+    /// `--sso-start-url` and `--sso-region`: a session the config need not hold yet.
+    pub sso: Option<(String, String)>,
+    pub no_browser: bool,
+    pub json: bool,
+}
+
+/// The sso-session to sign in: from the flags, else from the proven isolated config.
+pub fn session_for(
+    request_session: Option<&str>,
+    sso: Option<&(String, String)>,
+    profile_name: Option<&str>,
+    paths: &Paths,
+    inherited: &Env,
+) -> Result<SsoSession> {
+    if let Some((url, region)) = sso {
+        let session = SsoSession {
+            name: request_session.unwrap_or(DEFAULT_SESSION).to_owned(),
+            start_url: url.clone(),
+            region: region.clone(),
+            registration_scopes: None,
+        };
+        if let Some(problem) = profile::check_session(&session).into_iter().next() {
+            return Err(Error::new(
+                problem.code,
+                format!(
+                    "--sso-start-url/--sso-region/--sso-session: {}",
+                    problem.message
+                ),
+            )
+            .with_fix(
+                "pass an https:// start URL, a region such as us-east-1 and a simple session name",
+            ));
+        }
+        return Ok(session);
+    }
+    let set = shared::prove(paths, inherited, &probe::ENDPOINT_OVERRIDES)?;
+    let name = match request_session {
+        Some(name) => name.to_owned(),
+        None => shared::select_profile(&set, profile_name)?
+            .sso_session
+            .clone(),
+    };
+    set.sessions
+        .iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .ok_or_else(|| {
+            Error::new(
+                Code::SsoSessionMissing,
+                format!(
+                    "--sso-session: the isolated config has no [sso-session {name}] (have: {})",
+                    set.sessions
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .with_fix("name one of those, or pass --sso-start-url and --sso-region")
+        })
+}
+
+fn login_failed(observation: Observation, what: &str) -> Error {
+    match observation {
+        Observation::Failed { message, .. } => {
+            Error::new(Code::SsoLoginFailed, format!("{what}: {message}"))
+        }
+        Observation::Identity(_) => Error::new(
+            Code::ProbeFailed,
+            "the online probe gave an unexpected answer",
+        ),
+    }
 }
 
 pub fn run(request: &Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
-    let set = shared::prove(paths, inherited, &[])?;
-    let profile = shared::select_profile(&set, request.profile.as_deref())?;
-    let source = ProgramSource {
-        name: "aws".as_ref(),
-        flag: None,
-        override_var: None,
-        install_hint: AWS_CLI_V2_HINT,
+    let session = session_for(
+        request.sso_session.as_deref(),
+        request.sso.as_ref(),
+        request.profile.as_deref(),
+        paths,
+        inherited,
+    )?;
+    let scopes: Vec<String> = session
+        .registration_scopes
+        .as_deref()
+        .unwrap_or(DEFAULT_REGISTRATION_SCOPES)
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .collect();
+    let start = ProbeRequest::StartSignIn {
+        region: session.region.clone(),
+        start_url: session.start_url.clone(),
+        scopes,
+        timeout_ms: 60_000,
     };
-    let program = program::resolve_program(source, inherited)?;
-    let env = LaunchEnv::new(paths, &profile.name, inherited)?;
-    if let Some(version) = program::aws_cli_major_version(&program, &env, inherited) {
-        if version < 2 {
-            return Err(Error::missing_program(
-                &format!("{} (version 2)", program.display()),
-                format!("AWS CLI v{version} has no `sso login`; {AWS_CLI_V2_HINT}"),
-            ));
+    let label = format!("registering with IAM Identity Center ({})", session.region);
+    let authorization = match probe::call(paths, probe::NO_PROFILE, inherited, &start, &label)? {
+        Response::DeviceAuthorization(a) => a,
+        Response::Failed(o) => return Err(login_failed(o, "starting the sign-in")),
+        _ => {
+            return Err(Error::new(
+                Code::ProbeFailed,
+                "the online probe gave an unexpected answer",
+            ))
         }
-    }
-    let plan = LaunchPlan {
-        program,
-        argv: ["aws", "sso", "login", "--sso-session", &profile.sso_session]
-            .map(OsString::from)
-            .to_vec(),
-        env,
     };
-    Err(exec(&plan, inherited))
+    show_code(&authorization, request.no_browser, inherited);
+
+    let finish = ProbeRequest::FinishSignIn {
+        region: session.region.clone(),
+        authorization: authorization.clone(),
+        timeout_ms: (authorization.expires_in + 30) * 1000,
+    };
+    let token = match probe::call(
+        paths,
+        probe::NO_PROFILE,
+        inherited,
+        &finish,
+        "waiting for the sign-in to be approved in the browser",
+    )? {
+        Response::Token(t) => t,
+        Response::Failed(o) => return Err(login_failed(o, "the sign-in")),
+        _ => {
+            return Err(Error::new(
+                Code::ProbeFailed,
+                "the online probe gave an unexpected answer",
+            ))
+        }
+    };
+    let cached = cached_token(&session, &authorization, &token);
+    let path = token::write(&paths.home, &session.name, &cached)?;
+    if request.json {
+        shared::print_json(&serde_json::json!({
+            "ok": true,
+            "sso_session": session.name,
+            "start_url": session.start_url,
+            "region": session.region,
+            "cache_file": path.display().to_string(),
+            "expires_at": cached.expires_at,
+        }));
+    } else {
+        println!(
+            "Signed in: sso-session {} until {} (token in {}).",
+            session.name,
+            cached.expires_at,
+            path.display()
+        );
+    }
+    Ok(Exit::Success)
+}
+
+/// The token file, as AWS CLI v2 writes it after `aws sso login --sso-session NAME`.
+fn cached_token(
+    session: &SsoSession,
+    authorization: &DeviceAuthorization,
+    token: &NewToken,
+) -> CachedToken {
+    CachedToken {
+        start_url: session.start_url.clone(),
+        region: session.region.clone(),
+        access_token: token.access_token.clone(),
+        expires_at: token::expires_in(token.expires_in),
+        client_id: Some(authorization.client_id.clone()),
+        client_secret: Some(authorization.client_secret.clone()),
+        registration_expires_at: (authorization.registration_expires_at > 0)
+            .then(|| clock::rfc3339(authorization.registration_expires_at)),
+        refresh_token: token.refresh_token.clone(),
+    }
+}
+
+/// Tell the user where to approve the sign-in (on stderr: stdout is for the result), and
+/// open that page unless told not to.
+fn show_code(authorization: &DeviceAuthorization, no_browser: bool, inherited: &Env) {
+    let url = authorization
+        .verification_uri_complete
+        .as_deref()
+        .unwrap_or(&authorization.verification_uri);
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "kiro-aws: to sign in, open {url}\nkiro-aws: and check that it shows the code {}",
+        authorization.user_code
+    );
+    // Only a web page is opened (never an argument the opener could read as an option).
+    if no_browser || !url.starts_with("https://") {
+        return;
+    }
+    let opened = std::process::Command::new(crate::platform::URL_OPENER)
+        .arg(url)
+        .env_clear()
+        .envs(inherited.vars().iter().map(|(k, v)| (k, v)))
+        .current_dir(inherited.cwd())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Err(e) = opened {
+        let _ = writeln!(
+            err,
+            "kiro-aws: could not start {} ({e}); open the URL yourself",
+            crate::platform::URL_OPENER
+        );
+    }
 }

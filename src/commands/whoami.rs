@@ -61,7 +61,7 @@ pub fn ask(
                 observation: observation.clone(),
             })
             .collect(),
-        Response::Events { .. } | Response::Credentials(_) => {
+        _ => {
             unreachable!("the probe answers the request it was given")
         }
     };

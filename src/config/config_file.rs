@@ -20,6 +20,9 @@ const WRITE_TOOL_MARKER: &str = "# kiro-aws:allow-write-tool = true";
 /// Comment line that accepts one role whose name looks like an administrator's
 /// (`init --allow-role NAME`); only `init`'s flag writes it.
 const ALLOW_ROLE_MARKER: &str = "# kiro-aws:allow-role = ";
+/// Comment line that records one profile `init --discover` made, so that `--prune` may
+/// remove it and never one made otherwise; a team file cannot carry it.
+const DISCOVERED_MARKER: &str = "# kiro-aws:discovered = ";
 
 pub fn is_managed(bytes: &[u8]) -> bool {
     bytes.starts_with(MANAGED_HEADER.as_bytes())
@@ -48,6 +51,9 @@ pub fn render(set: &ProfileSet) -> String {
     }
     for role in &set.allowed_roles {
         let _ = writeln!(out, "{ALLOW_ROLE_MARKER}{role}");
+    }
+    for name in &set.discovered {
+        let _ = writeln!(out, "{DISCOVERED_MARKER}{name}");
     }
     for session in &set.sessions {
         let _ = write!(
@@ -94,6 +100,8 @@ pub struct Parsed {
     pub write_tool: bool,
     /// The roles its allow-role markers accept.
     pub allowed_roles: Vec<String>,
+    /// The profiles its discovered markers name (only those that exist).
+    pub discovered: Vec<String>,
     pub issues: Vec<Issue>,
 }
 
@@ -129,6 +137,7 @@ impl Parsed {
             strict: self.strict,
             write_tool: self.write_tool,
             allowed_roles: self.allowed_roles,
+            discovered: self.discovered,
             ..set
         })
     }
@@ -153,12 +162,15 @@ fn parse_as(bytes: &[u8], team_allowed_roles: Option<&[String]>) -> Parsed {
     let mut strict = false;
     let mut write_tool = false;
     let mut allowed_roles: Vec<String> = Vec::new();
+    let mut discovered: Vec<String> = Vec::new();
     if let Ok(text) = std::str::from_utf8(bytes) {
         for (i, line) in text.lines().enumerate() {
             if let Some(name) = line.strip_prefix(DEFAULT_MARKER) {
                 default_profile.get_or_insert_with(|| (name.trim().to_owned(), i + 1));
             } else if let Some(role) = line.strip_prefix(ALLOW_ROLE_MARKER) {
                 allowed_roles.push(role.trim().to_owned());
+            } else if let Some(name) = line.strip_prefix(DISCOVERED_MARKER) {
+                discovered.push(name.trim().to_owned());
             } else if line.trim_end() == STRICT_MARKER {
                 strict = true;
             } else if line.trim_end() == WRITE_TOOL_MARKER {
@@ -169,6 +181,7 @@ fn parse_as(bytes: &[u8], team_allowed_roles: Option<&[String]>) -> Parsed {
     if let Some(allowed) = team_allowed_roles {
         write_tool = false;
         allowed_roles = allowed.to_vec();
+        discovered.clear();
     }
     allowed_roles.sort();
     allowed_roles.dedup();
@@ -180,6 +193,9 @@ fn parse_as(bytes: &[u8], team_allowed_roles: Option<&[String]>) -> Parsed {
         .filter(|s| s.kind == SectionKind::Profile && profile::check_profile_name(s.name).is_err())
         .map(|s| s.name.to_owned())
         .collect();
+    discovered.retain(|name| profiles.iter().any(|p| &p.name == name));
+    discovered.sort();
+    discovered.dedup();
     let mut issues = doc.issues;
     issues.extend(model_issues);
     issues.sort_by_key(|i| i.line);
@@ -191,6 +207,7 @@ fn parse_as(bytes: &[u8], team_allowed_roles: Option<&[String]>) -> Parsed {
         strict,
         write_tool,
         allowed_roles,
+        discovered,
         issues,
     }
 }

@@ -111,6 +111,8 @@ pub struct ProfileSet {
     pub write_tool: bool,
     /// Roles that look like an administrator's but that `init --allow-role` accepted.
     pub allowed_roles: Vec<String>,
+    /// The profiles `init --discover` made (only those may `--prune` remove), by name.
+    pub discovered: Vec<String>,
 }
 
 impl ProfileSet {
@@ -129,6 +131,7 @@ impl ProfileSet {
             strict: false,
             write_tool: false,
             allowed_roles: Vec::new(),
+            discovered: Vec::new(),
         })
     }
 

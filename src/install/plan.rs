@@ -77,11 +77,9 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
     let mut sessions = Vec::new();
     let mut profiles = Vec::new();
     let mut recorded_default = None;
+    let mut recorded_discovered = Vec::new();
     // Strict mode, from --strict/--no-strict, else the team file, else the config already there.
-    let mut recorded_strict = std::fs::read(&paths.config)
-        .ok()
-        .filter(|b| config_file::is_managed(b))
-        .is_some_and(|b| config_file::parse(&b).strict);
+    let mut recorded_strict = recorded_strict(paths);
     if let Some(file) = &args.from {
         let bytes = read_team_file(file)?;
         let parsed = config_file::parse_team_file(&bytes, &args.allow_roles);
@@ -131,11 +129,7 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
         profiles.push(parse_profile_flag(flag, &args.sso_session)?);
     }
     if sessions.is_empty() && profiles.is_empty() {
-        let existing = std::fs::read(&paths.config)
-            .ok()
-            .filter(|b| config_file::is_managed(b));
-        let set = existing.and_then(|b| config_file::parse(&b).into_set().ok());
-        let Some(set) = set else {
+        let Some(set) = existing_set(paths) else {
             return Err(bad(
                 Code::NoProfiles,
                 "no profiles given and no valid isolated config to reuse".into(),
@@ -143,9 +137,47 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
             ));
         };
         recorded_default = Some((set.default_profile, paths.config.display().to_string()));
+        recorded_discovered = set.discovered;
         sessions = set.sessions;
         profiles = set.profiles;
     }
+    assemble(
+        args,
+        sessions,
+        profiles,
+        recorded_default,
+        recorded_strict,
+        recorded_discovered,
+    )
+}
+
+/// The valid isolated config already written, if there is one.
+pub fn existing_set(paths: &Paths) -> Option<ProfileSet> {
+    std::fs::read(&paths.config)
+        .ok()
+        .filter(|b| config_file::is_managed(b))
+        .and_then(|b| config_file::parse(&b).into_set().ok())
+}
+
+/// The strict default the config already written records, valid or not.
+pub fn recorded_strict(paths: &Paths) -> bool {
+    std::fs::read(&paths.config)
+        .ok()
+        .filter(|b| config_file::is_managed(b))
+        .is_some_and(|b| config_file::parse(&b).strict)
+}
+
+/// Every check a whole set must pass, whatever its profiles came from (flags, a team
+/// file, the config already written, discovery), and the set. `recorded_default` is the
+/// default profile the source recorded and where (for the error's FILE:LINE).
+pub fn assemble(
+    args: &Sources,
+    sessions: Vec<SsoSession>,
+    mut profiles: Vec<Profile>,
+    recorded_default: Option<(String, String)>,
+    recorded_strict: bool,
+    discovered: Vec<String>,
+) -> Result<ProfileSet> {
     if let Some(region) = &args.region {
         profile::check_region(region)
             .map_err(|p| bad_problem(p, "--region", "pass a region such as us-east-1"))?;
@@ -209,10 +241,13 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
             let mut allowed_roles = args.allow_roles.clone();
             allowed_roles.sort();
             allowed_roles.dedup();
+            let mut discovered = discovered;
+            discovered.retain(|name| set.profiles.iter().any(|p| &p.name == name));
             ProfileSet {
                 strict,
                 write_tool: args.write_tool,
                 allowed_roles,
+                discovered,
                 ..set
             }
         })

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::launch::environment::LaunchEnv;
 
 /// Where a program is looked up: an explicit path (a flag), then an override variable,
 /// then `name` on the `PATH` the child will get.
@@ -28,20 +27,4 @@ pub fn resolve_program(source: ProgramSource, inherited: &Env) -> Result<PathBuf
     };
     which::which_in(wanted, inherited.get("PATH"), inherited.cwd())
         .map_err(|_| Error::missing_program(&wanted.to_string_lossy(), source.install_hint))
-}
-
-/// The major version `aws --version` reports (`aws-cli/2.22.1 Python/...`), run with the
-/// launch environment; `None` when it cannot be told.
-pub fn aws_cli_major_version(program: &Path, env: &LaunchEnv, inherited: &Env) -> Option<u32> {
-    let output = std::process::Command::new(program)
-        .arg("--version")
-        .env_clear()
-        .envs(env.apply(inherited))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let text = [output.stdout, output.stderr].concat();
-    let text = String::from_utf8_lossy(&text);
-    let version = text.split_whitespace().next()?.strip_prefix("aws-cli/")?;
-    version.split('.').next()?.parse().ok()
 }

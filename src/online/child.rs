@@ -16,6 +16,7 @@ use aws_smithy_types::DateTime;
 
 use crate::online::identity::{FailureKind, Identity, Observation};
 use crate::online::probe::{ProfileObservation, RawEvent, Request, Response, RoleCredentials};
+use crate::online::sso;
 
 /// Read one request from stdin, answer it on stdout.
 pub fn serve() -> std::io::Result<()> {
@@ -78,6 +79,53 @@ async fn answer(request: Request) -> Response {
                         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                         .map_or(0, |d| d.as_secs() as i64),
                 }),
+                Ok(Err(observation)) => Response::Failed(observation),
+                Err(_) => Response::Failed(timed_out(timeout)),
+            }
+        }
+        Request::StartSignIn {
+            region,
+            start_url,
+            scopes,
+            timeout_ms,
+        } => {
+            let timeout = Duration::from_millis(timeout_ms);
+            let work = sso::start_sign_in(&region, &start_url, &scopes);
+            match tokio::time::timeout(timeout, work).await {
+                Ok(Ok(authorization)) => Response::DeviceAuthorization(authorization),
+                Ok(Err(observation)) => Response::Failed(observation),
+                Err(_) => Response::Failed(timed_out(timeout)),
+            }
+        }
+        Request::FinishSignIn {
+            region,
+            authorization,
+            timeout_ms,
+        } => {
+            let timeout = Duration::from_millis(timeout_ms);
+            match tokio::time::timeout(timeout, sso::finish_sign_in(&region, &authorization)).await
+            {
+                Ok(Ok(token)) => Response::Token(token),
+                Ok(Err(observation)) => Response::Failed(observation),
+                Err(_) => Response::Failed(timed_out(timeout)),
+            }
+        }
+        Request::Discover {
+            region,
+            access_token,
+            max_rps,
+            request_timeout_ms,
+            timeout_ms,
+        } => {
+            let timeout = Duration::from_millis(timeout_ms);
+            let work = sso::discover(
+                &region,
+                &access_token,
+                max_rps,
+                Duration::from_millis(request_timeout_ms),
+            );
+            match tokio::time::timeout(timeout, work).await {
+                Ok(Ok(found)) => Response::Discovered(found),
                 Ok(Err(observation)) => Response::Failed(observation),
                 Err(_) => Response::Failed(timed_out(timeout)),
             }
@@ -173,24 +221,27 @@ fn tls_context() -> tls::TlsContext {
         })
 }
 
-/// The SDK configuration an SDK in the agent would load for `profile`, with a TLS stack
-/// that needs no C toolchain, and only the proxy and CA bundle kiro-aws passed.
+/// The HTTP client of every call this child makes: a TLS stack that needs no C toolchain,
+/// with only the proxy and CA bundle kiro-aws passed.
+pub(super) fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            aws_smithy_http_client::Connector::builder().proxy_config(proxy_config());
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .tls_context(tls_context())
+            .build()
+    })
+}
+
+/// The SDK configuration an SDK in the agent would load for `profile`.
 async fn sdk_config(profile: &str) -> aws_config::SdkConfig {
-    let http =
-        aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
-            let mut connector =
-                aws_smithy_http_client::Connector::builder().proxy_config(proxy_config());
-            connector.set_connector_settings(settings.cloned());
-            if let Some(components) = components {
-                connector.set_sleep_impl(components.sleep_impl());
-            }
-            connector
-                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-                .tls_context(tls_context())
-                .build()
-        });
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
+        .http_client(http_client())
         .profile_name(profile)
         .load()
         .await

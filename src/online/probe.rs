@@ -19,10 +19,15 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::launch::environment::{self, LaunchEnv};
 use crate::online::identity::{FailureKind, Observation};
+pub use crate::online::sso::{DeviceAuthorization, Discovered, NewToken};
 use crate::paths::Paths;
 
 /// The hidden command that runs the child's side.
 pub const COMMAND: &str = "__probe";
+
+/// The `AWS_PROFILE` of a child that signs in or lists the portal: those calls use no
+/// profile (and may run before any exists), so it names none of the isolated config.
+pub const NO_PROFILE: &str = "kiro-aws-no-profile";
 
 /// Endpoint overrides the child keeps from the caller's environment, although the agent's
 /// environment removes them: they let whoami and audit reach VPC endpoints (or a test's
@@ -46,6 +51,28 @@ pub enum Request {
     },
     /// Role credentials for one profile, for the strict-mode broker.
     Credentials { profile: String, timeout_ms: u64 },
+    /// IAM Identity Center sign-in, first half: register a client and start the device
+    /// authorization (the parent shows the code and opens the browser).
+    StartSignIn {
+        region: String,
+        start_url: String,
+        scopes: Vec<String>,
+        timeout_ms: u64,
+    },
+    /// Second half: poll for the token until the user approves.
+    FinishSignIn {
+        region: String,
+        authorization: DeviceAuthorization,
+        timeout_ms: u64,
+    },
+    /// Every account and role the token's user has, from the portal, rate-limited.
+    Discover {
+        region: String,
+        access_token: String,
+        max_rps: u32,
+        request_timeout_ms: u64,
+        timeout_ms: u64,
+    },
     /// CloudTrail `LookupEvents` with one profile, between two instants (Unix seconds).
     LookupEvents {
         profile: String,
@@ -93,6 +120,9 @@ pub enum Response {
         truncated: bool,
     },
     Credentials(RoleCredentials),
+    DeviceAuthorization(DeviceAuthorization),
+    Token(NewToken),
+    Discovered(Discovered),
     Failed(Observation),
 }
 
@@ -163,6 +193,9 @@ pub fn call(
     let timeout = Duration::from_millis(match request {
         Request::Whoami { timeout_ms, .. }
         | Request::Credentials { timeout_ms, .. }
+        | Request::StartSignIn { timeout_ms, .. }
+        | Request::FinishSignIn { timeout_ms, .. }
+        | Request::Discover { timeout_ms, .. }
         | Request::LookupEvents { timeout_ms, .. } => *timeout_ms,
     });
     let exe = crate::platform::self_exe()
@@ -188,11 +221,32 @@ pub fn call(
         let _ = stdout.read_to_end(&mut buf);
         buf
     });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
+    // The child's progress lines update the spinner; everything else is its message.
+    let status_line = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let err = {
+        let status_line = status_line.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut buf = Vec::new();
+            let mut reader = std::io::BufReader::new(&mut stderr);
+            let mut line = Vec::new();
+            while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+                match std::str::from_utf8(&line)
+                    .ok()
+                    .and_then(|l| l.strip_prefix(crate::online::sso::PROGRESS))
+                {
+                    Some(text) => {
+                        if let Ok(mut shown) = status_line.lock() {
+                            *shown = text.trim_end().to_owned();
+                        }
+                    }
+                    None => buf.extend_from_slice(&line),
+                }
+                line.clear();
+            }
+            buf
+        })
+    };
 
     let started = Instant::now();
     let deadline = started + timeout + Duration::from_secs(2);
@@ -219,7 +273,8 @@ pub fn call(
                 ),
             }));
         }
-        progress.tick(started.elapsed());
+        let detail = status_line.lock().map(|s| s.clone()).unwrap_or_default();
+        progress.tick(started.elapsed(), &detail);
         std::thread::sleep(Duration::from_millis(10));
     };
     progress.finish();
@@ -264,15 +319,20 @@ impl<'a> Progress<'a> {
         }
     }
 
-    fn tick(&mut self, elapsed: Duration) {
+    fn tick(&mut self, elapsed: Duration, detail: &str) {
         if !self.enabled || elapsed < Self::AFTER {
             return;
         }
         self.frame += 1;
         if self.frame.is_multiple_of(10) || !self.shown {
             let spin = Self::FRAMES[(self.frame / 10) % Self::FRAMES.len()];
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {detail}")
+            };
             eprint!(
-                "\r{spin} kiro-aws: {} ({:.1} s)",
+                "\r\x1b[2K{spin} kiro-aws: {}{detail} ({:.1} s)",
                 self.label,
                 elapsed.as_secs_f32()
             );

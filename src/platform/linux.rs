@@ -15,3 +15,6 @@ pub const POLICY_FILE: &str = "/etc/kiro-aws/policy.json";
 
 /// Where per-user caches live below the home directory.
 pub const CACHE_DIR: &str = ".cache";
+
+/// The program that opens a URL in the user's browser.
+pub const URL_OPENER: &str = "xdg-open";

@@ -16,3 +16,6 @@ pub const POLICY_FILE: &str = "/Library/Application Support/kiro-aws/policy.json
 
 /// Where per-user caches live below the home directory.
 pub const CACHE_DIR: &str = "Library/Caches";
+
+/// The program that opens a URL in the user's browser.
+pub const URL_OPENER: &str = "open";

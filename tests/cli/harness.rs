@@ -121,6 +121,17 @@ impl Run {
         self
     }
 
+    /// Stdout holds `needle`; else fail showing it.
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "no {needle:?} in stdout:\n{}",
+            self.stdout
+        );
+        self
+    }
+
     #[track_caller]
     pub fn success(self) -> Self {
         assert_eq!(

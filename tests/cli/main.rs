@@ -11,6 +11,7 @@ mod offline;
 mod online;
 mod property;
 mod real_clients;
+mod sso;
 // Strict mode exists on Linux only (elsewhere it is refused, which unit tests cover).
 #[cfg(target_os = "linux")]
 mod strict;

@@ -1,4 +1,4 @@
-//! whoami, audit, login and chat --check-identity against a real STS (moto) and an SSO
+//! whoami, audit and chat --check-identity against a real STS (moto) and an SSO
 //! portal stub on 127.0.0.1, with a cached SSO token under the test HOME.
 
 use std::time::{Duration, Instant};
@@ -412,40 +412,6 @@ TIME                  EVENT             ACCOUNT       ROLE                      
     assert_eq!(run.stdout.lines().count(), 1 + 2, "{}", run.stdout);
     run.stderr_has("2 of 2 event(s)");
     run.stderr_has("stopped at --max-events 2");
-}
-
-#[test]
-fn login_runs_aws_cli_v2_sso_login_in_the_isolated_environment() {
-    use std::os::unix::fs::PermissionsExt;
-    let t = Test::new();
-    init(&t);
-    // No `aws` at all: exit 4 with the install hint.
-    let run = t.cmd(["login"]).run().exit(4);
-    run.stderr_has("install AWS CLI v2");
-
-    // AWS CLI v1 (the real one) has no `sso login`.
-    std::os::unix::fs::symlink(venv_bin("aws"), t.bin().join("aws")).unwrap();
-    let run = t.cmd(["login"]).run().exit(4);
-    run.stderr_has("AWS CLI v1 has no `sso login`");
-
-    // CLI v2 (a recording fake: v2 is not on PyPI).
-    let fake = t.bin().join("aws");
-    std::fs::remove_file(&fake).unwrap();
-    std::fs::write(
-        &fake,
-        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'aws-cli/2.22.1 Python/3.12.6 Linux/6.1 exe/x86_64'; exit 0; fi\n\
-         printf '%s\\0' \"$@\" > \"$0.argv\"\nexec /usr/bin/env -0 > \"$0.env\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let invocation = t
-        .cmd(["login", "--profile", "kiro-dev"])
-        .env("AWS_PROFILE", "prod-admin")
-        .env("AWS_SESSION_TOKEN", "leak");
-    invocation.run().success();
-    let (argv, env) = t.recorded("aws");
-    assert_eq!(argv, ["sso", "login", "--sso-session", "kiro"]);
-    assert_eq!(env, invocation.expected_child_env("kiro-dev"));
 }
 
 /// The online child uses only the proxy and CA bundle kiro-aws chose: an interceptor
