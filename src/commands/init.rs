@@ -7,6 +7,7 @@
 use std::io::Write;
 
 use crate::code::Code;
+use crate::config::config_file;
 use crate::config::profile::{ProfileSet, SsoSession};
 use crate::env::Env;
 use crate::error::{Error, Exit, Result};
@@ -224,6 +225,17 @@ fn discover_set(
         crate::strict::check_platform()?;
     }
     let existing = existing_set(paths);
+    // A config of ours that no longer reads as a whole set holds profiles discovery
+    // would silently drop: it is mended first.
+    if existing.is_none() && std::fs::read(&paths.config).is_ok_and(|b| config_file::is_managed(&b))
+    {
+        return Err(Error::new(
+            Code::IsolationNotProven,
+            "the isolated config has problems, and discovery would drop its profiles; nothing was written",
+        )
+        .with_fix("run `kiro-aws verify` and fix what it lists (or rewrite the config with `kiro-aws init`), then discover again")
+        .at(&paths.config));
+    }
     let session = discovery_session(args, existing.as_ref())?;
     let cached = token::read_valid(&paths.home, &session.name, &session.start_url)
         .map_err(|why| token::login_required(&session.name, &why))?;

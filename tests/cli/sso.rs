@@ -370,6 +370,21 @@ fn discovery_needs_a_valid_sign_in_and_writes_nothing_when_an_account_fails() {
     assert_eq!(snapshot(&t.home()), before_fail);
     assert_ne!(before, before_fail);
 
+    // A config of ours that no longer reads whole (a hand edit) is not overwritten: its
+    // profiles would be lost.
+    t.init_with(&["kiro-mine=444444444444:KiroReadOnly"]);
+    let mut config = std::fs::read_to_string(t.config()).unwrap();
+    config.push_str("[profile kiro-broken]\ncredential_process = /bin/true\n");
+    std::fs::write(t.config(), &config).unwrap();
+    let before_broken = snapshot(&t.home());
+    let stub = AwsStub::start(&t, &["--accounts", org.to_str().unwrap()]);
+    t.cmd(DISCOVER)
+        .aws(&stub)
+        .run()
+        .exit(3)
+        .stderr_has("isolation_not_proven");
+    assert_eq!(snapshot(&t.home()), before_broken);
+
     // Bad templates and patterns are usage errors.
     let mut bad = DISCOVER.to_vec();
     bad.extend(["--name-template", "kiro-{account}"]);
