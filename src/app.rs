@@ -23,6 +23,7 @@ pub fn run(parsed: Parsed, env: &Env) -> Result<Exit> {
         Request::Whoami(request) => commands::whoami::run(&request, &paths()?, env),
         Request::Login(request) => commands::login::run(&request, &paths()?, env),
         Request::Audit(request) => commands::audit::run(&request, &paths()?, env),
+        Request::Policy(request) => commands::policy::run(request, &paths()?, env),
         Request::Hook => Ok(commands::hook::run(env)),
         Request::Probe => {
             crate::online::child::serve()

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{audit, env, init, launch, login, shared, verify, whoami, Request};
+use crate::commands::{audit, env, init, launch, login, policy, shared, verify, whoami, Request};
 use crate::config::profile::DEFAULT_SESSION;
 use crate::install::plan::Sources;
 
@@ -140,6 +140,9 @@ pub enum Command {
         after_help = "Examples:\n  kiro-aws audit --since 7d --format sql --event-data-store EDS_ID\n  kiro-aws audit --run --since 2h\n  kiro-aws audit --run --profile kiro-dev --format json"
     )]
     Audit(AuditArgs),
+    /// Print the role kit: the Identity Center permission sets the kiro roles need, as JSON or a CloudFormation template
+    #[command(long_about = POLICY_ABOUT, after_help = POLICY_EXAMPLES)]
+    Policy(Box<PolicyArgs>),
     /// Judge one Kiro tool call (the agent's preToolUse hook): exit 0 allows, 2 blocks
     #[command(
         long_about = "Judge one Kiro tool call: the preToolUse hook every kiro-aws agent \
@@ -458,6 +461,155 @@ pub struct AuditArgs {
     pub timeout: u64,
 }
 
+const POLICY_ABOUT: &str = "\
+Print the role kit: the IAM Identity Center permission sets the roles of the isolated \
+config need, for an administrator to deploy.
+
+One permission set per distinct sso_role_name, named after it (Identity Center makes it \
+the role AWSReservedSSO_<name>_<hex> in each account the profiles name). A set is for \
+writing when a -write profile uses its role, else read-only.
+  read-only: ReadOnlyAccess (ViewOnlyAccess with --view-only), and an inline deny of the \
+data-plane reads that hand out secrets, credentials or customer data (data/iam-data-reads.json).
+  write: PowerUserAccess (or --write-policy), and an inline deny of privilege escalation \
+(IAM principals, policies, keys and trust; iam:PassRole outside --pass-role-path; Identity \
+Center, Organizations, account settings) and of the same data reads.
+--boundary adds the customer-managed policy KiroAgentBoundary (path /) as both sets' \
+permissions boundary; the template deploys it to every account of --target-ou with a \
+service-managed StackSet.
+
+--format json (the default) prints {\"permission_sets\": [{\"name\", \"access\", \
+\"managed_policies\", \"inline_policy\", \"boundary\", \"accounts\"}]}. --format cloudformation \
+prints one template for the management (or delegated administrator) account: the \
+permission sets, an assignment per account to one principal (the parameters InstanceArn, \
+PrincipalType, PrincipalId, whose defaults the flags set), the StackSet and the extras. \
+Deploy it with:
+  aws cloudformation deploy --template-file kiro-kit.json --stack-name kiro-agent-roles \\
+    --capabilities CAPABILITY_NAMED_IAM \\
+    --parameter-overrides InstanceArn=arn:aws:sso:::instance/ssoins-... \\
+      PrincipalType=GROUP PrincipalId=...
+(the parameter overrides only where the flags did not set the defaults)";
+
+const POLICY_EXAMPLES: &str = "\
+Examples:
+  kiro-aws policy
+  kiro-aws policy --format cloudformation --boundary --target-ou ou-ab12-cd34ef56 \\
+    --instance-arn arn:aws:sso:::instance/ssoins-0123456789abcdef \\
+    --principal-type GROUP --principal-id 906715c1-1f21-4d9c-9d3a-2b5f0e6a7c8d \\
+    --session-duration 8h > kiro-kit.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFormat {
+    Json,
+    #[value(name = "cloudformation")]
+    CloudFormation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrincipalTypeArg {
+    #[value(name = "GROUP")]
+    Group,
+    #[value(name = "USER")]
+    User,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// json: the documents; cloudformation: one template for the management account
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: PolicyFormat,
+    /// Read-only sets get ViewOnlyAccess (metadata only) in place of ReadOnlyAccess
+    #[arg(long)]
+    pub view_only: bool,
+    /// The managed policy of write sets [default: arn:aws:iam::aws:policy/PowerUserAccess]
+    #[arg(long, value_name = "ARN")]
+    pub write_policy: Option<String>,
+    /// Write sets may pass only the roles under this IAM path
+    #[arg(long, value_name = "PATH", default_value = crate::kit::DEFAULT_PASS_ROLE_PATH)]
+    pub pass_role_path: String,
+    /// The IAM Identity Center instance (the template's InstanceArn default)
+    #[arg(long, value_name = "ARN")]
+    pub instance_arn: Option<String>,
+    /// Assign the sets to a GROUP or a USER (the template's PrincipalType default)
+    #[arg(long, value_enum, value_name = "GROUP|USER")]
+    pub principal_type: Option<PrincipalTypeArg>,
+    /// The identity store id of that group or user (the template's PrincipalId default)
+    #[arg(long, value_name = "ID")]
+    pub principal_id: Option<String>,
+    /// Cap both sets with the customer-managed policy KiroAgentBoundary
+    #[arg(long)]
+    pub boundary: bool,
+    /// With --boundary: an OU (or root) the StackSet deploys the boundary to (repeatable)
+    #[arg(long = "target-ou", value_name = "OU_ID", requires = "boundary")]
+    pub target_ous: Vec<String>,
+    /// How long a session lasts, 1 to 12 hours: PT8H, PT90M, 8h, 90m [default: Identity Center's, 1 h]
+    #[arg(long, value_name = "DURATION")]
+    pub session_duration: Option<String>,
+    /// Also the policy of the person who sets Kiro up and manages its subscriptions
+    #[arg(long)]
+    pub kiro_admin_policy: bool,
+    /// Also the two KMS key-policy statements for an Identity Center instance encrypted with
+    /// a customer-managed key (needs --instance-arn, --identity-store-id, --sso-region,
+    /// --identity-store-account)
+    #[arg(long)]
+    pub kms_key_policy: bool,
+    /// With --kms-key-policy: the identity store (d-xxxxxxxxxx)
+    #[arg(long, value_name = "ID", requires = "kms_key_policy")]
+    pub identity_store_id: Option<String>,
+    /// With --kms-key-policy: the region of IAM Identity Center
+    #[arg(long, value_name = "REGION", requires = "kms_key_policy")]
+    pub sso_region: Option<String>,
+    /// With --kms-key-policy: the account that holds the identity store
+    #[arg(long, value_name = "ACCOUNT_ID", requires = "kms_key_policy")]
+    pub identity_store_account: Option<String>,
+    /// Also a role a usage-analytics connector assumes to read Kiro's usage reports
+    /// (needs --reports-bucket and --external-id)
+    #[arg(long)]
+    pub usage_reports_role: bool,
+    /// With --usage-reports-role: the bucket Kiro exports its usage reports to
+    #[arg(long, value_name = "NAME", requires = "usage_reports_role")]
+    pub reports_bucket: Option<String>,
+    /// With --usage-reports-role: the external id the connector shows
+    #[arg(long, value_name = "ID", requires = "usage_reports_role")]
+    pub external_id: Option<String>,
+    /// With --usage-reports-role: who assumes the role [default: DX's arn:aws:iam::703671904508:role/dx-datacloud]
+    #[arg(long, value_name = "ARN", requires = "usage_reports_role")]
+    pub analytics_principal: Option<String>,
+}
+
+impl From<PolicyArgs> for policy::Request {
+    fn from(args: PolicyArgs) -> Self {
+        policy::Request {
+            format: match args.format {
+                PolicyFormat::Json => policy::Format::Json,
+                PolicyFormat::CloudFormation => policy::Format::CloudFormation,
+            },
+            flags: crate::kit::Flags {
+                view_only: args.view_only,
+                write_policy: args.write_policy,
+                pass_role_path: Some(args.pass_role_path),
+                boundary: args.boundary,
+                target_ous: args.target_ous,
+                session_duration: args.session_duration,
+                instance_arn: args.instance_arn,
+                principal_type: args.principal_type.map(|t| match t {
+                    PrincipalTypeArg::Group => crate::kit::PrincipalType::Group,
+                    PrincipalTypeArg::User => crate::kit::PrincipalType::User,
+                }),
+                principal_id: args.principal_id,
+                kiro_admin_policy: args.kiro_admin_policy,
+                kms_key_policy: args.kms_key_policy,
+                identity_store_id: args.identity_store_id,
+                sso_region: args.sso_region,
+                identity_store_account: args.identity_store_account,
+                usage_reports_role: args.usage_reports_role,
+                reports_bucket: args.reports_bucket,
+                external_id: args.external_id,
+                analytics_principal: args.analytics_principal,
+            },
+        }
+    }
+}
+
 /// What the command line asks for: a command's request, or the completion script (which
 /// clap itself writes).
 pub enum Parsed {
@@ -548,6 +700,7 @@ impl Cli {
                 max_events: args.max_events,
                 timeout_secs: args.timeout,
             }),
+            Command::Policy(args) => Request::Policy((*args).into()),
             Command::Hook => Request::Hook,
             Command::Probe => Request::Probe,
             Command::SandboxExec {

@@ -177,6 +177,14 @@ codes! {
     BrokerRefused = "broker_refused", Failure, "run AWS commands through the profiles of the isolated config (`aws configure list-profiles`)";
     NoCommand = "no_command", Usage, "report this as a bug";
     SystemCallFailed = "system_call_failed", Failure, "report this as a bug";
+    // The role kit (`kiro-aws policy`).
+    KitNameInvalid = "kit_name_invalid", Usage, "permission set names are 1-32 of A-Z a-z 0-9 +=,.@_-: rename the role in IAM Identity Center and in the profiles (`kiro-aws init`)";
+    KitArnInvalid = "kit_arn_invalid", Usage, "pass the whole ARN, as the message shows it";
+    KitValueInvalid = "kit_value_invalid", Usage, "correct the flag's value to the shape the message names";
+    KitDurationInvalid = "kit_duration_invalid", Usage, "use 1 to 12 hours: PT8H, PT90M, 8h or 90m";
+    KitFlagMissing = "kit_flag_missing", Usage, "add the flag the message names";
+    KitTooManyResources = "kit_too_many_resources", Usage, "a template holds at most 500 resources: run `kiro-aws policy` with fewer profiles (accounts) per template";
+    KitPolicyTooLarge = "kit_policy_too_large", Failure, "report this as a bug: the generated policy does not fit IAM's size limit";
     // Usage, input and the rest.
     ProfileUnknown = "profile_unknown", Usage, "pass one of those, or add it with `kiro-aws init`";
     InvalidProfileFlag = "invalid_profile_flag", Usage, "write it as --profile kiro-readonly=123456789012:ReadOnly";

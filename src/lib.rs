@@ -16,6 +16,8 @@
 //! - `install/`: what `init` (and every Kiro launch) writes, and the one way files are
 //!   written.
 //! - `kiro/`: which Kiro CLI runs, its engine, and whether that engine loads the agent.
+//! - `kit/`: the role kit `policy` prints (permission sets, their policies, the
+//!   CloudFormation template), pure values from the profiles.
 //! - `verify`: the proof of isolation; it only reads.
 //! - `online/`: the only code that talks to AWS, in a child process.
 //! - `strict/`: the sandbox (Linux only), the broker, the supervisor, the connect filter,
@@ -36,6 +38,7 @@ mod glob;
 mod hook;
 mod install;
 mod kiro;
+mod kit;
 mod launch;
 mod network;
 mod online;

@@ -8,6 +8,7 @@ pub mod hook;
 pub mod init;
 pub mod launch;
 pub mod login;
+pub mod policy;
 pub mod shared;
 pub mod verify;
 pub mod whoami;
@@ -24,6 +25,7 @@ pub enum Request {
     Whoami(whoami::Request),
     Login(login::Request),
     Audit(audit::Request),
+    Policy(policy::Request),
     /// The agent's `preToolUse` hook: one event on stdin, exit 0 or 2.
     Hook,
     /// The online side of whoami, audit --run and the broker (internal).

@@ -9,6 +9,7 @@ mod kiro;
 mod launch;
 mod offline;
 mod online;
+mod policy;
 mod property;
 mod real_clients;
 mod sso;
