@@ -215,7 +215,7 @@ pub struct InitArgs {
     /// Region for profiles that do not name one
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// The profile AWS_PROFILE names at launch [default: kiro-readonly if present, else the first]
+    /// The profile AWS_PROFILE names at launch [default: kiro-readonly if present, else the first read-only profile]
     #[arg(long, value_name = "NAME")]
     pub default_profile: Option<String>,
     /// Read profiles and sso-sessions from a team file in AWS config format

@@ -6,7 +6,7 @@
 //!   `paths`: every path, from one home. `clock`, `trust` (who else could change a
 //!   path), `platform` (what differs between Linux and macOS), `policy` (the managed
 //!   policy an administrator installs), `network` (where strict mode's network may go:
-//!   the rules on names and addresses), `glob` (shell-style name patterns).
+//!   the rules on names and addresses), `glob` (shell-style name patterns), `text` (others' text made safe to print).
 //! - `config/`: the profile model, every validation rule and the AWS-format files.
 //! - `sso/`: IAM Identity Center as files and names: the token cache the AWS CLI and
 //!   SDKs share, and discovery's pure plan (which roles become which profiles).
@@ -47,6 +47,7 @@ mod platform;
 mod policy;
 mod sso;
 mod strict;
+mod text;
 mod trust;
 mod verify;
 

@@ -7,19 +7,19 @@
 use std::io::Write;
 
 use crate::code::Code;
-use crate::config::config_file;
 use crate::config::profile::{ProfileSet, SsoSession};
 use crate::env::Env;
 use crate::error::{Error, Exit, Result};
 use crate::install::plan::{
-    apply, assemble, existing_set, gather, plan, recorded_strict, Action, AgentSpec, Planned,
-    Sources,
+    apply, assemble, existing_set, gather, managed_config, plan, recorded_strict, Action,
+    AgentSpec, Planned, Sources,
 };
 use crate::online::identity::{FailureKind, Observation};
 use crate::online::probe::{self, Discovered, Request as ProbeRequest, Response};
 use crate::paths::Paths;
 use crate::sso::discover::{self, Outcome, Rules};
 use crate::sso::token;
+use crate::text::printable;
 
 /// `--discover` and its options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -227,8 +227,7 @@ fn discover_set(
     let existing = existing_set(paths);
     // A config of ours that no longer reads as a whole set holds profiles discovery
     // would silently drop: it is mended first.
-    if existing.is_none() && std::fs::read(&paths.config).is_ok_and(|b| config_file::is_managed(&b))
-    {
+    if existing.is_none() && managed_config(paths).is_some() {
         return Err(Error::new(
             Code::IsolationNotProven,
             "the isolated config has problems, and discovery would drop its profiles; nothing was written",
@@ -237,8 +236,13 @@ fn discover_set(
         .at(&paths.config));
     }
     let session = discovery_session(args, existing.as_ref())?;
-    let cached = token::read_valid(&paths.home, &session.name, &session.start_url)
-        .map_err(|why| token::login_required(&session.name, &why))?;
+    let cached = token::read_valid(
+        &paths.home,
+        &session.name,
+        &session.start_url,
+        &session.region,
+    )
+    .map_err(|why| token::login_required(&session.name, &why))?;
     let request = ProbeRequest::Discover {
         region: session.region.clone(),
         access_token: cached.access_token,
@@ -272,6 +276,17 @@ fn discover_set(
             ))
         }
     };
+    // A portal that lists nothing (a sign-in with no assignment left, a broken answer)
+    // would prune every discovered profile: it is refused instead.
+    if found.accounts.is_empty() {
+        return Err(Error::new(
+            Code::DiscoveryFailed,
+            format!(
+                "IAM Identity Center lists no account for this sign-in ({}); nothing was written",
+                session.start_url
+            ),
+        ));
+    }
     let (base_profiles, base_discovered) = existing
         .as_ref()
         .map(|set| (set.profiles.clone(), set.discovered.clone()))
@@ -360,7 +375,11 @@ fn print_discovery(outcome: &Outcome, found: &Discovered) {
         let _ = writeln!(
             err,
             "kiro-aws: warning: left out role {} in account {} ({}): {} [{}]",
-            s.role_name, s.account_id, s.account_name, s.message, s.code
+            printable(&s.role_name),
+            printable(&s.account_id),
+            printable(&s.account_name),
+            printable(&s.message),
+            s.code
         );
     }
     for name in &outcome.gone {

@@ -20,6 +20,7 @@ use crate::online::probe::{
 };
 use crate::paths::Paths;
 use crate::sso::token::{self, CachedToken};
+use crate::text::printable;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
@@ -207,11 +208,14 @@ fn show_code(authorization: &DeviceAuthorization, no_browser: bool, inherited: &
     let mut err = std::io::stderr().lock();
     let _ = writeln!(
         err,
-        "kiro-aws: to sign in, open {url}\nkiro-aws: and check that it shows the code {}",
-        authorization.user_code
+        "kiro-aws: to sign in, open {}\nkiro-aws: and check that it shows the code {}",
+        printable(url),
+        printable(&authorization.user_code)
     );
-    // Only a web page is opened (never an argument the opener could read as an option).
-    if no_browser || !url.starts_with("https://") {
+    // Only a plain web address is opened: https, no spaces or control characters, so the
+    // opener can read it neither as an option nor as anything but a page.
+    let plain = url.starts_with("https://") && url.chars().all(|c| c.is_ascii_graphic());
+    if no_browser || !plain {
         return;
     }
     let opened = std::process::Command::new(crate::platform::URL_OPENER)

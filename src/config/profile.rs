@@ -136,15 +136,16 @@ impl ProfileSet {
     }
 
     /// The default profile of `profiles`: `wanted` when it is one of them, else
-    /// `kiro-readonly` when present, else the first; an error when there is none.
+    /// `kiro-readonly` when present, else the first read-only one. A `-write` profile is
+    /// the default only when named: `AWS_PROFILE` is what the agent's calls use unasked.
     pub fn default_of(profiles: &[Profile], wanted: Option<&str>) -> Result<String, Problem> {
-        let Some(first) = profiles.first() else {
+        if profiles.is_empty() {
             return Err(Problem::new(
                 Code::NoProfiles,
                 None,
                 "there is no kiro-* profile".into(),
             ));
-        };
+        }
         match wanted {
             Some(name) if profiles.iter().any(|p| p.name == name) => Ok(name.to_owned()),
             Some(name) => Err(Problem::new(
@@ -152,12 +153,18 @@ impl ProfileSet {
                 None,
                 format!("the default profile `{name}` is not among the profiles"),
             )),
-            None => Ok(profiles
+            None => profiles
                 .iter()
                 .find(|p| p.name == PREFERRED_DEFAULT_PROFILE)
-                .unwrap_or(first)
-                .name
-                .clone()),
+                .or_else(|| profiles.iter().find(|p| !p.is_write()))
+                .map(|p| p.name.clone())
+                .ok_or_else(|| {
+                    Problem::new(
+                        Code::DefaultProfileMissing,
+                        None,
+                        "every profile is a -write profile, and none is named the default".into(),
+                    )
+                }),
         }
     }
 
@@ -581,6 +588,18 @@ mod tests {
         );
         let first = ProfileSet::new(vec![], vec![p("kiro-b"), p("kiro-a")], None).unwrap();
         assert_eq!(first.default_profile, "kiro-b");
+        // A -write profile is the default only when named.
+        let reads = ProfileSet::new(vec![], vec![p("kiro-a-write"), p("kiro-b")], None).unwrap();
+        assert_eq!(reads.default_profile, "kiro-b");
+        let writes = vec![p("kiro-a-write"), p("kiro-b-write")];
+        assert_eq!(
+            ProfileSet::new(vec![], writes.clone(), None)
+                .unwrap_err()
+                .code,
+            Code::DefaultProfileMissing
+        );
+        let named = ProfileSet::new(vec![], writes, Some("kiro-b-write")).unwrap();
+        assert_eq!(named.default_profile, "kiro-b-write");
         assert_eq!(
             ProfileSet::new(vec![], vec![], None).unwrap_err().code,
             Code::NoProfiles

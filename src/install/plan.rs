@@ -151,20 +151,23 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
     )
 }
 
+/// The bytes of the isolated config when it is a regular file kiro-aws wrote (read
+/// without following a link or waiting on a FIFO).
+pub fn managed_config(paths: &Paths) -> Option<Vec<u8>> {
+    match atomic_file::read_existing(&paths.config) {
+        Ok(Existing::File { bytes, .. }) if config_file::is_managed(&bytes) => Some(bytes),
+        _ => None,
+    }
+}
+
 /// The valid isolated config already written, if there is one.
 pub fn existing_set(paths: &Paths) -> Option<ProfileSet> {
-    std::fs::read(&paths.config)
-        .ok()
-        .filter(|b| config_file::is_managed(b))
-        .and_then(|b| config_file::parse(&b).into_set().ok())
+    managed_config(paths).and_then(|b| config_file::parse(&b).into_set().ok())
 }
 
 /// The strict default the config already written records, valid or not.
 pub fn recorded_strict(paths: &Paths) -> bool {
-    std::fs::read(&paths.config)
-        .ok()
-        .filter(|b| config_file::is_managed(b))
-        .is_some_and(|b| config_file::parse(&b).strict)
+    managed_config(paths).is_some_and(|b| config_file::parse(&b).strict)
 }
 
 /// Every check a whole set must pass, whatever its profiles came from (flags, a team

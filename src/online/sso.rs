@@ -85,21 +85,51 @@ fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
     if let Some(response) = error.raw_response() {
         text = format!("HTTP {}: {text}", response.status().as_u16());
     }
-    text
+    crate::text::printable(&text).into_owned()
 }
 
-async fn unsigned(region: &str, timeout: Duration) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(super::child::http_client())
+/// An endpoint override the parent let through (`https://`, or `http://` on loopback).
+fn endpoint(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn timeouts(timeout: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_attempt_timeout(timeout)
+        .build()
+}
+
+/// The OIDC client. Built from nothing but the region, the HTTP client and the override:
+/// no AWS config or credentials file is read (they could name an endpoint of their own,
+/// which would receive the sign-in), and no profile is loaded.
+fn oidc_client(region: &str, timeout: Duration) -> aws_sdk_ssooidc::Client {
+    let mut config = aws_sdk_ssooidc::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
-        .no_credentials()
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(timeout)
-                .build(),
-        )
-        .load()
-        .await
+        .http_client(super::child::http_client())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .timeout_config(timeouts(timeout))
+        .retry_config(RetryConfig::standard());
+    if let Some(url) = endpoint("AWS_ENDPOINT_URL_SSO_OIDC") {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_ssooidc::Client::from_conf(config.build())
+}
+
+/// The portal client, built the same way; its retries are [`Portal::call`]'s own, so that
+/// the client-side rate limit counts every attempt.
+fn portal_client(region: &str, timeout: Duration) -> aws_sdk_sso::Client {
+    let mut config = aws_sdk_sso::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .http_client(super::child::http_client())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .timeout_config(timeouts(timeout))
+        .retry_config(RetryConfig::disabled());
+    if let Some(url) = endpoint("AWS_ENDPOINT_URL_SSO") {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_sso::Client::from_conf(config.build())
 }
 
 /// Register a public client and start the device authorization for `start_url`.
@@ -108,8 +138,7 @@ pub async fn start_sign_in(
     start_url: &str,
     scopes: &[String],
 ) -> Result<DeviceAuthorization, Observation> {
-    let config = unsigned(region, Duration::from_secs(30)).await;
-    let client = aws_sdk_ssooidc::Client::new(&config);
+    let client = oidc_client(region, Duration::from_secs(30));
     let network =
         |what: &str, message: String| failed(FailureKind::Network, format!("{what}: {message}"));
     let registration = client
@@ -154,15 +183,24 @@ pub async fn start_sign_in(
         user_code: user_code.to_owned(),
         verification_uri: uri.to_owned(),
         verification_uri_complete: authorization.verification_uri_complete().map(str::to_owned),
+        // The service's own numbers, within bounds: a code lasts minutes (AWS: 10), a
+        // poll waits seconds.
         expires_in: u64::try_from(authorization.expires_in())
             .unwrap_or(0)
-            .max(1),
-        interval: u64::try_from(authorization.interval()).unwrap_or(0).max(1),
+            .clamp(1, MAX_CODE_LIFETIME.as_secs()),
+        interval: u64::try_from(authorization.interval())
+            .unwrap_or(0)
+            .clamp(1, MAX_INTERVAL.as_secs()),
     })
 }
 
 /// How much longer `slow_down` makes every later wait (RFC 8628, section 3.5).
 const SLOW_DOWN: Duration = Duration::from_secs(5);
+/// The longest a sign-in code is waited for, and the longest wait between two polls.
+const MAX_CODE_LIFETIME: Duration = Duration::from_secs(30 * 60);
+const MAX_INTERVAL: Duration = Duration::from_secs(60);
+/// A token must last between these (AWS's last hours; at most 90 days with refreshes).
+const TOKEN_LIFETIME: std::ops::RangeInclusive<i64> = 60..=90 * 24 * 3600;
 
 /// Poll `CreateToken` every `interval` seconds (longer after each `slow_down`) until the
 /// user approves, refuses, or the code expires.
@@ -170,8 +208,7 @@ pub async fn finish_sign_in(
     region: &str,
     authorization: &DeviceAuthorization,
 ) -> Result<NewToken, Observation> {
-    let config = unsigned(region, Duration::from_secs(30)).await;
-    let client = aws_sdk_ssooidc::Client::new(&config);
+    let client = oidc_client(region, Duration::from_secs(30));
     let deadline = Instant::now() + Duration::from_secs(authorization.expires_in);
     let mut interval = Duration::from_secs(authorization.interval);
     loop {
@@ -182,6 +219,7 @@ pub async fn finish_sign_in(
             ));
         }
         tokio::time::sleep(interval).await;
+        interval = interval.min(MAX_INTERVAL);
         let answer = client
             .create_token()
             .client_id(&authorization.client_id)
@@ -192,12 +230,21 @@ pub async fn finish_sign_in(
             .await;
         match answer {
             Ok(token) => {
-                let Some(access_token) = token.access_token() else {
+                let Some(access_token) = token.access_token().filter(|t| !t.is_empty()) else {
                     return Err(failed(
                         FailureKind::Network,
                         "CreateToken answered without an access token".into(),
                     ));
                 };
+                if !TOKEN_LIFETIME.contains(&i64::from(token.expires_in())) {
+                    return Err(failed(
+                        FailureKind::Network,
+                        format!(
+                            "CreateToken answered a token that lasts {} s; nothing was cached",
+                            token.expires_in()
+                        ),
+                    ));
+                }
                 return Ok(NewToken {
                     access_token: access_token.to_owned(),
                     expires_in: i64::from(token.expires_in()),
@@ -230,22 +277,71 @@ pub async fn finish_sign_in(
     }
 }
 
-/// Requests go out no faster than one per `gap`, across every task: a client-side limit
+/// Requests go out no faster than one per gap, across every task: a client-side limit
 /// under the portal's shared one, so that a large organisation is listed without 429s.
+/// The limit adapts, as the SDKs' adaptive retry mode does: a throttled answer doubles
+/// the gap (others share the portal's limit, or `--max-rps` was too high), at most once
+/// per [`SLOW_DOWN_EVERY`] since the calls in flight were all sent at the old pace; each
+/// answer that was not throttled brings it back a tenth of the way toward `--max-rps`.
 struct Pace {
-    next: Mutex<Instant>,
-    gap: Duration,
+    state: Mutex<PaceState>,
+    /// The gap `--max-rps` asks for: the pace never goes faster.
+    fastest: Duration,
 }
 
+struct PaceState {
+    /// When the next call may go, the gap after it, and the last slow-down.
+    next: Instant,
+    gap: Duration,
+    slowed: Option<Instant>,
+}
+
+/// The slowest the pace becomes (one call every two seconds), and how often it may halve.
+const SLOWEST: Duration = Duration::from_secs(2);
+const SLOW_DOWN_EVERY: Duration = Duration::from_millis(500);
+
 impl Pace {
+    fn new(max_rps: u32) -> Pace {
+        let fastest = Duration::from_secs(1) / max_rps.max(1);
+        Pace {
+            state: Mutex::new(PaceState {
+                next: Instant::now(),
+                gap: fastest,
+                slowed: None,
+            }),
+            fastest,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PaceState> {
+        self.state.lock().expect("the pace lock is never poisoned")
+    }
+
     async fn wait(&self) {
         let at = {
-            let mut next = self.next.lock().expect("the pace lock is never poisoned");
-            let at = (*next).max(Instant::now());
-            *next = at + self.gap;
+            let mut state = self.lock();
+            let at = state.next.max(Instant::now());
+            state.next = at + state.gap;
             at
         };
         tokio::time::sleep_until(at).await;
+    }
+
+    fn throttled(&self) {
+        let mut state = self.lock();
+        let now = Instant::now();
+        if state
+            .slowed
+            .is_none_or(|at| now.duration_since(at) >= SLOW_DOWN_EVERY)
+        {
+            state.gap = (state.gap * 2).min(SLOWEST);
+            state.slowed = Some(now);
+        }
+    }
+
+    fn answered(&self) {
+        let mut state = self.lock();
+        state.gap = state.gap.mul_f64(0.9).max(self.fastest);
     }
 }
 
@@ -257,6 +353,10 @@ const BACKOFF_BASE: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(8);
 /// At most this many calls in flight at once.
 const IN_FLIGHT: usize = 32;
+/// What a listing may hold: far beyond any organisation (AWS's own quotas are lower), so
+/// that a portal that never stops paging ends the run instead of filling memory.
+const MAX_ACCOUNTS: usize = 50_000;
+const MAX_ROLES: usize = 1_000;
 
 struct Portal {
     client: aws_sdk_sso::Client,
@@ -330,9 +430,15 @@ impl Portal {
         while attempt < ATTEMPTS {
             self.pace.wait().await;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            match send().await {
+            let answer = send().await;
+            let judged = answer.map_err(|e| judge(&e));
+            match &judged {
+                Err(Retry::Throttled(_)) => self.pace.throttled(),
+                _ => self.pace.answered(),
+            }
+            match judged {
                 Ok(answer) => return Ok(answer),
-                Err(e) => match judge(&e) {
+                Err(retry) => match retry {
                     Retry::Throttled(text) => {
                         self.throttled.fetch_add(1, Ordering::Relaxed);
                         last = text;
@@ -365,6 +471,7 @@ impl Portal {
     async fn accounts(&self) -> Result<Vec<Account>, Observation> {
         let mut accounts = Vec::new();
         let mut next: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
         loop {
             let page = self
                 .call("ListAccounts", || {
@@ -383,9 +490,14 @@ impl Portal {
                     roles: Vec::new(),
                 });
             }
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => return Ok(accounts),
+            if accounts.len() > MAX_ACCOUNTS {
+                return Err(unbounded(&format!(
+                    "ListAccounts: more than {MAX_ACCOUNTS} accounts"
+                )));
+            }
+            next = next_page(&mut seen, page.next_token(), "ListAccounts")?;
+            if next.is_none() {
+                return Ok(accounts);
             }
         }
     }
@@ -393,9 +505,11 @@ impl Portal {
     async fn roles(&self, account: &Account) -> Result<Vec<String>, Observation> {
         let mut roles = Vec::new();
         let mut next: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
         let what = format!(
             "account {} ({}): ListAccountRoles",
-            account.account_id, account.account_name
+            crate::text::printable(&account.account_id),
+            crate::text::printable(&account.account_name)
         );
         loop {
             let page = self
@@ -414,9 +528,12 @@ impl Portal {
                     .iter()
                     .filter_map(|r| r.role_name().map(str::to_owned)),
             );
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => return Ok(roles),
+            if roles.len() > MAX_ROLES {
+                return Err(unbounded(&format!("{what}: more than {MAX_ROLES} roles")));
+            }
+            next = next_page(&mut seen, page.next_token(), &what)?;
+            if next.is_none() {
+                return Ok(roles);
             }
         }
     }
@@ -430,19 +547,11 @@ pub async fn discover(
     max_rps: u32,
     timeout: Duration,
 ) -> Result<Discovered, Observation> {
-    let config = unsigned(region, timeout).await;
-    let client = aws_sdk_sso::Client::from_conf(
-        aws_sdk_sso::config::Builder::from(&config)
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    );
+    let client = portal_client(region, timeout);
     let portal = Arc::new(Portal {
         client,
         token: token.to_owned(),
-        pace: Pace {
-            next: Mutex::new(Instant::now()),
-            gap: Duration::from_secs(1) / max_rps.max(1),
-        },
+        pace: Pace::new(max_rps),
         requests: AtomicU64::new(0),
         throttled: AtomicU64::new(0),
         random: RandomState::new(),
@@ -475,6 +584,29 @@ pub async fn discover(
         requests: portal.requests.load(Ordering::Relaxed),
         throttled: portal.throttled.load(Ordering::Relaxed),
     })
+}
+
+fn unbounded(what: &str) -> Observation {
+    failed(
+        FailureKind::Other,
+        format!("{what}: the listing does not end; nothing was written"),
+    )
+}
+
+/// The token of the next page, or none at the last; a token that comes again (a listing
+/// that loops) is an error.
+fn next_page(
+    seen: &mut std::collections::HashSet<String>,
+    token: Option<&str>,
+    what: &str,
+) -> Result<Option<String>, Observation> {
+    match token.filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(token) if !seen.insert(token.to_owned()) => Err(unbounded(&format!(
+            "{what}: the page token {token:?} came twice"
+        ))),
+        Some(token) => Ok(Some(token.to_owned())),
+    }
 }
 
 fn progress(done: usize, total: usize) {

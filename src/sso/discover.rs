@@ -23,6 +23,8 @@ pub struct Account {
 pub const DEFAULT_ROLE_PATTERN: &str = "Kiro*";
 pub const DEFAULT_TEMPLATE: &str = "kiro-{account_name}-{role_name}";
 const PLACEHOLDERS: [&str; 3] = ["account_id", "account_name", "role_name"];
+/// The longest name a template gives, before `-write` and collision suffixes.
+const MAX_NAME: usize = 96;
 
 /// What to keep and how to name it (the command line, in domain terms).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +129,12 @@ fn base_name(template: &str, account: &Account, role: &str) -> String {
         .replace("{account_name}", &words(&account.account_name).join("-"))
         .replace("{role_name}", &words(role).join("-"));
     let mut name = words(&filled).join("-");
+    // Names stay short enough to read (an account name is at most 50 characters in
+    // AWS; a portal that answers more does not make a longer profile name).
+    if name.len() > MAX_NAME {
+        name.truncate(MAX_NAME);
+        name = name.trim_end_matches('-').to_owned();
+    }
     if name.is_empty() {
         name = account.account_id.clone();
     }
@@ -179,8 +187,15 @@ pub fn plan(
         .flat_map(|a| a.roles.iter().map(|r| (a.account_id.clone(), r.clone())))
         .collect();
 
-    let mut accounts: Vec<&Account> = found.iter().collect();
-    accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    // An account listed twice is one account, with the roles of both listings.
+    let mut merged: BTreeMap<&str, Account> = BTreeMap::new();
+    for a in found {
+        merged
+            .entry(a.account_id.as_str())
+            .and_modify(|m| m.roles.extend(a.roles.iter().cloned()))
+            .or_insert_with(|| a.clone());
+    }
+    let accounts: Vec<&Account> = merged.values().collect();
     let mut skipped = Vec::new();
     let mut candidates: Vec<(String, Profile)> = Vec::new();
     let mut chosen: HashSet<(String, String)> = HashSet::new();
@@ -540,6 +555,22 @@ mod tests {
         );
         assert_eq!(pruned.removed, ["kiro-dev-kiro-read-only"]);
         assert_eq!(pruned.discovered, ["kiro-prod-kiro-read-only"]);
+    }
+
+    #[test]
+    fn an_account_listed_twice_is_one_and_names_stay_short() {
+        let long = "x".repeat(100_000);
+        let found = [
+            account("111111111111", "Prod", &["KiroReadOnly"]),
+            account("111111111111", "Prod", &["KiroReadOnly", "KiroWrite"]),
+            account("222222222222", &long, &["KiroReadOnly"]),
+        ];
+        let o = plan(&[], &[], &found, &rules());
+        assert_eq!(o.profiles.len(), 3, "{:?}", names(&o));
+        assert!(o.profiles.iter().all(|p| p.name.len() <= MAX_NAME + 32));
+        for p in &o.profiles {
+            assert_eq!(profile::check_profile(p), vec![], "{}", p.name);
+        }
     }
 
     #[test]

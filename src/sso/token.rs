@@ -44,7 +44,10 @@ pub fn cache_file(home: &Path, session: &str) -> PathBuf {
 pub fn parse_time(text: &str) -> Option<i64> {
     use aws_smithy_types::date_time::Format;
     let text = text.trim();
-    let normal = match text.strip_suffix("UTC") {
+    let normal = match text
+        .strip_suffix("UTC")
+        .or_else(|| text.strip_suffix("+00:00"))
+    {
         Some(bare) => format!("{bare}Z"),
         None => text.to_owned(),
     };
@@ -63,11 +66,13 @@ pub enum Unusable {
     Unreadable(String),
 }
 
-/// The cached token of `session`, if it is for `start_url` and still valid for a minute.
+/// The cached token of `session`, if it is for `start_url` in `region` and still valid
+/// for a minute.
 pub fn read_valid(
     home: &Path,
     session: &str,
     start_url: &str,
+    region: &str,
 ) -> std::result::Result<CachedToken, Unusable> {
     let path = cache_file(home, session);
     let bytes = match atomic_file::read_existing(&path) {
@@ -78,8 +83,13 @@ pub fn read_valid(
     };
     let token: CachedToken =
         serde_json::from_slice(&bytes).map_err(|e| Unusable::Unreadable(e.to_string()))?;
-    if token.start_url.trim_end_matches('/') != start_url.trim_end_matches('/') {
-        return Err(Unusable::OtherStartUrl(token.start_url));
+    if token.start_url.trim_end_matches('/') != start_url.trim_end_matches('/')
+        || token.region != region
+    {
+        return Err(Unusable::OtherStartUrl(format!(
+            "{} in {}",
+            token.start_url, token.region
+        )));
     }
     match parse_time(&token.expires_at) {
         Some(at) if at > clock::now() + 60 => Ok(token),
@@ -92,7 +102,7 @@ pub fn login_required(session: &str, why: &Unusable) -> Error {
     let what = match why {
         Unusable::Missing => "there is no SSO sign-in".to_owned(),
         Unusable::Expired(at) => format!("the SSO sign-in expired ({at})"),
-        Unusable::OtherStartUrl(url) => format!("the cached SSO sign-in is for {url}"),
+        Unusable::OtherStartUrl(what) => format!("the cached SSO sign-in is for {what}"),
         Unusable::Unreadable(why) => format!("the cached SSO token is unreadable ({why})"),
     };
     Error::new(
@@ -133,6 +143,7 @@ mod tests {
         );
         assert_eq!(parse_time("2026-12-01T18:00:00Z"), Some(1_796_148_000));
         assert_eq!(parse_time("2026-12-01T18:00:00UTC"), Some(1_796_148_000));
+        assert_eq!(parse_time("2026-12-01T18:00:00+00:00"), Some(1_796_148_000));
         assert_eq!(parse_time("tomorrow"), None);
         let token = CachedToken {
             start_url: "https://d-1.awsapps.com/start".into(),
@@ -163,7 +174,10 @@ mod tests {
     fn writes_private_and_reads_back_only_while_valid() {
         let home = tempfile::tempdir().unwrap();
         let url = "https://d-1.awsapps.com/start";
-        assert_eq!(read_valid(home.path(), "kiro", url), Err(Unusable::Missing));
+        assert_eq!(
+            read_valid(home.path(), "kiro", url, "us-east-1"),
+            Err(Unusable::Missing)
+        );
         let mut token = CachedToken {
             start_url: url.into(),
             region: "us-east-1".into(),
@@ -178,15 +192,24 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(path.parent().unwrap()), 0o700);
-        assert_eq!(read_valid(home.path(), "kiro", url), Ok(token.clone()));
         assert_eq!(
-            read_valid(home.path(), "kiro", "https://other.awsapps.com/start"),
-            Err(Unusable::OtherStartUrl(url.into()))
+            read_valid(home.path(), "kiro", url, "us-east-1"),
+            Ok(token.clone())
         );
+        assert_eq!(
+            read_valid(
+                home.path(),
+                "kiro",
+                "https://other.awsapps.com/start",
+                "us-east-1"
+            ),
+            Err(Unusable::OtherStartUrl(format!("{url} in us-east-1")))
+        );
+        assert!(read_valid(home.path(), "kiro", url, "eu-west-1").is_err());
         token.expires_at = expires_in(30);
         write(home.path(), "kiro", &token).unwrap();
         assert!(matches!(
-            read_valid(home.path(), "kiro", url),
+            read_valid(home.path(), "kiro", url, "us-east-1"),
             Err(Unusable::Expired(_))
         ));
         let err = login_required("kiro", &Unusable::Missing);

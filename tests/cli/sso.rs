@@ -189,6 +189,28 @@ fn login_takes_the_session_from_the_config_and_reports_a_refused_sign_in() {
     let calls = oidc_times(&stub);
     assert_eq!(calls[1].0, format!("StartDeviceAuthorization:{START_URL}"));
 
+    // A token that is no token (one that lasts 0 s) is not cached over a good one.
+    let stub = AwsStub::start(
+        &t,
+        &[
+            "--oidc-script",
+            "token",
+            "--oidc-interval",
+            "1",
+            "--token-expires-in",
+            "0",
+        ],
+    );
+    t.cmd(["login", "--no-browser"])
+        .env("AWS_ENDPOINT_URL_SSO_OIDC", &stub.url)
+        .run()
+        .exit(1)
+        .stderr_has("lasts 0 s");
+    assert!(!t
+        .home()
+        .join(format!(".aws/sso/cache/{}.json", sha1("kiro")))
+        .exists());
+
     // An unknown session, and a plain-http endpoint that would receive the token.
     t.cmd(["login", "--sso-session", "other"])
         .run()
@@ -385,6 +407,39 @@ fn discovery_needs_a_valid_sign_in_and_writes_nothing_when_an_account_fails() {
         .stderr_has("isolation_not_proven");
     assert_eq!(snapshot(&t.home()), before_broken);
 
+    // A portal whose pages never end, and one that lists nothing (which would prune
+    // every discovered profile): refused, nothing written.
+    let stub = AwsStub::start(&t, &["--accounts", org.to_str().unwrap(), "--loop-pages"]);
+    std::fs::remove_file(t.config()).unwrap();
+    let before_loop = snapshot(&t.home());
+    t.cmd(DISCOVER)
+        .aws(&stub)
+        .run()
+        .exit(1)
+        .stderr_has("discovery_failed")
+        .stderr_has("came twice");
+    let empty = organisation(&t, serde_json::json!([]));
+    let stub = AwsStub::start(&t, &["--accounts", empty.to_str().unwrap()]);
+    t.cmd(DISCOVER)
+        .aws(&stub)
+        .run()
+        .exit(1)
+        .stderr_has("lists no account");
+    assert_eq!(snapshot(&t.home()), before_loop);
+
+    // A FIFO where the config belongs is never waited on.
+    nix::unistd::mkfifo(&t.config(), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let mut child = t.cmd(DISCOVER).aws(&stub).spawn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "init --discover waits on a FIFO config"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::remove_file(t.config()).unwrap();
+
     // Bad templates and patterns are usage errors.
     let mut bad = DISCOVER.to_vec();
     bad.extend(["--name-template", "kiro-{account}"]);
@@ -433,6 +488,15 @@ fn discovery_of_500_accounts_keeps_under_the_portals_rate_limit() {
         took <= 1.2 * allowed,
         "discovery took {took:.2} s, more than 1.2 x {allowed:.2} s"
     );
+    // The default is a read-only profile, never a -write one unless named.
+    assert!(
+        !json["default_profile"]
+            .as_str()
+            .unwrap()
+            .ends_with("-write"),
+        "{}",
+        json["default_profile"]
+    );
     // Half the profiles are -write, from the KiroWrite roles.
     let writes = json["profiles"]
         .as_array()
@@ -443,18 +507,19 @@ fn discovery_of_500_accounts_keeps_under_the_portals_rate_limit() {
     assert_eq!(writes, 500);
 }
 
-/// Asked to go faster than the portal allows, discovery is throttled (HTTP 429), backs
-/// off with jitter and still finishes with every account.
+/// Asked to go five times faster than the portal allows (or sharing its limit with
+/// others), discovery is throttled (HTTP 429), backs off with jitter, slows its own pace
+/// and still finishes with every account.
 #[test]
 fn discovery_backs_off_and_retries_when_throttled() {
     let t = Test::new();
     t.sign_in("kiro", FUTURE);
-    let stub = AwsStub::start(&t, &["--generate", "80", "--rate-limit", "5"]);
+    let stub = AwsStub::start(&t, &["--generate", "60", "--rate-limit", "10"]);
     let mut args = DISCOVER.to_vec();
-    args.extend(["--json", "--max-rps", "100"]);
+    args.extend(["--json", "--max-rps", "50"]);
     let json = t.cmd(&args).aws(&stub).run().success().json();
-    assert_eq!(json["discovery"]["accounts"], 80);
-    assert_eq!(json["profiles"].as_array().unwrap().len(), 160);
+    assert_eq!(json["discovery"]["accounts"], 60);
+    assert_eq!(json["profiles"].as_array().unwrap().len(), 120);
     let throttled = json["discovery"]["throttled"].as_u64().unwrap();
     let seen = stub
         .requests()
@@ -463,4 +528,74 @@ fn discovery_backs_off_and_retries_when_throttled() {
         .count() as u64;
     assert!(throttled > 0, "never throttled");
     assert_eq!(throttled, seen);
+}
+
+/// Sign-in and discovery send the SSO token to IAM Identity Center or to the endpoint
+/// override the shell gives, never to an endpoint an AWS config or credentials file names
+/// (`endpoint_url`, a `services` section): those files are not read for these calls. Run
+/// in a network namespace of its own, where only loopback exists, so that the default
+/// AWS endpoints fail at once and no packet leaves this machine.
+#[cfg(target_os = "linux")]
+#[test]
+fn sign_in_and_discovery_never_take_an_endpoint_from_the_aws_files() {
+    let t = Test::new();
+    t.sign_in("kiro", FUTURE);
+    let log = t.root().join("hostile.log");
+    let files = "[default]\nendpoint_url = http://127.0.0.1:PORT\n\n\
+        [profile kiro-aws-no-profile]\nendpoint_url = http://127.0.0.1:PORT\nservices = evil\n\n\
+        [services evil]\nsso =\n  endpoint_url = http://127.0.0.1:PORT\n\
+        sso_oidc =\n  endpoint_url = http://127.0.0.1:PORT\n";
+    let script = format!(
+        r#"set -u
+"$PYTHON" -c '
+import socket, sys, threading
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+open(sys.argv[1] + ".port", "w").write(str(s.getsockname()[1]))
+while True:
+    c, _ = s.accept()
+    open(sys.argv[1], "a").write("connection\n"); c.close()
+' "{log}" &
+server=$!
+while [ ! -s "{log}.port" ]; do sleep 0.05; done
+port=$(cat "{log}.port")
+mkdir -p "$HOME/.aws/kiro"
+printf '%s' '{files}' | sed "s/PORT/$port/g" > "$HOME/.aws/kiro/config"
+cp "$HOME/.aws/kiro/config" "$HOME/.aws/kiro/credentials"
+"$BIN" login --no-browser --sso-session kiro --sso-start-url {START_URL} --sso-region eu-west-1
+echo "login=$?"
+"$BIN" init --discover --sso-start-url {START_URL} --sso-region eu-west-1 --dry-run
+echo "discover=$?"
+kill "$server"
+"#,
+        log = log.display(),
+    );
+    let output = std::process::Command::new("timeout")
+        .args([
+            "120",
+            "bwrap",
+            "--dev-bind",
+            "/",
+            "/",
+            "--unshare-net",
+            "--die-with-parent",
+        ])
+        .args(["--", "sh", "-c", &script])
+        .env_clear()
+        .envs(t.cmd(["verify"]).base_env())
+        .env("PYTHON", venv_bin("python"))
+        .env("BIN", crate::harness::BIN)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Both fail (IAM Identity Center is out of reach here), and nothing reached the
+    // endpoint the files name.
+    assert!(stdout.contains("login=1"), "{stdout}\n{stderr}");
+    assert!(stdout.contains("discover=1"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("sso_login_failed"), "{stderr}");
+    assert!(stderr.contains("discovery_failed"), "{stderr}");
+    assert!(
+        !log.exists(),
+        "the endpoint in the AWS files was contacted: {stderr}"
+    );
 }

@@ -22,6 +22,7 @@ Options: --token T (the accepted bearer token), --map FILE (JSON {"ACCOUNT/ROLE"
 "arn:aws:iam::X:role/Y"}; unmapped pairs become AWSReservedSSO_<ROLE>_0123456789abcdef
 in ACCOUNT), --delay-ms N (before every answer), --hang (the portal never answers),
 --log FILE (one JSON line per request: time, path, target, user agent),
+--loop-pages (every page names the same next page, for ever),
 --rate-limit R (the portal's shared limit: a token bucket of R a second, R deep; beyond
 it HTTP 429 TooManyRequestsException), --token-expires-in S (the tokens /token issues).
 
@@ -57,6 +58,7 @@ def main():
     parser.add_argument("--generate", type=int, default=0)
     parser.add_argument("--page-cap", type=int, default=100)
     parser.add_argument("--fail-account")
+    parser.add_argument("--loop-pages", action="store_true")
     parser.add_argument("--rate-limit", type=float, default=0)
     parser.add_argument("--oidc-script", default="authorization_pending,slow_down,token")
     parser.add_argument("--oidc-interval", type=int, default=1)
@@ -99,7 +101,11 @@ def main():
 
     def page(items, query):
         size = min(int(query.get("max_result", ["100"])[0]), args.page_cap)
-        start = int(query.get("next_token", ["0"])[0] or 0)
+        token = query.get("next_token", ["0"])[0] or "0"
+        if args.loop_pages:
+            # A broken portal: the first page again and again, under the same token.
+            return items[:size], "again"
+        start = int(token)
         chunk = items[start : start + size]
         after = start + size
         return chunk, (str(after) if after < len(items) else None)
