@@ -70,6 +70,8 @@ pub mod testing {
     };
     pub use crate::config::sdk_view;
     pub use crate::env::Env;
+    pub use crate::kit::compact::compact;
+    pub use crate::kit::documents::{GUARDED_WRITES, TAKEOVER};
     pub use crate::launch::environment::TAG;
     pub use crate::paths::Paths;
     pub use crate::verify::verify;

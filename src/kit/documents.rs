@@ -73,6 +73,124 @@ fn escalation(pass_role_path: &str, compacted: bool) -> Vec<Value> {
     ]
 }
 
+/// Calls that make an existing resource run new code or commands as its own role, with
+/// no `iam:PassRole`: denied unless the resource is the agent's own (tagged
+/// `kiro-agent=true`). A call whose resource cannot carry the tag is denied outright.
+pub const TAKEOVER: [&str; 20] = [
+    "cloudformation:CreateChangeSet",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:UpdateStack",
+    "cloudformation:UpdateStackSet",
+    "codebuild:StartBuild",
+    "codebuild:StartBuildBatch",
+    "codebuild:UpdateProject",
+    "ec2:ModifyInstanceAttribute",
+    "ecs:ExecuteCommand",
+    "ecs:RunTask",
+    "ecs:StartTask",
+    "elasticmapreduce:AddJobFlowSteps",
+    "glue:StartJobRun",
+    "glue:UpdateDevEndpoint",
+    "glue:UpdateJob",
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
+    "servicecatalog:ProvisionProduct",
+    "ssm:SendCommand",
+    "states:UpdateStateMachine",
+];
+
+/// Writes that blind the audit (CloudTrail, GuardDuty, Config, Security Hub, Access
+/// Analyzer, log retention), commit money for years, or share data out of the account
+/// (snapshot and image sharing, resource policies, public access, grants, exports).
+pub const GUARDED_WRITES: [&str; 56] = [
+    "access-analyzer:DeleteAnalyzer",
+    "aws-marketplace:Subscribe",
+    "cloudtrail:DeleteEventDataStore",
+    "cloudtrail:DeleteTrail",
+    "cloudtrail:PutEventSelectors",
+    "cloudtrail:PutInsightSelectors",
+    "cloudtrail:StopEventDataStoreIngestion",
+    "cloudtrail:StopLogging",
+    "cloudtrail:UpdateEventDataStore",
+    "cloudtrail:UpdateTrail",
+    "config:DeleteConfigurationRecorder",
+    "config:DeleteDeliveryChannel",
+    "config:StopConfigurationRecorder",
+    "dynamodb:ExportTableToPointInTime",
+    "dynamodb:PutResourcePolicy",
+    "ec2:ModifyImageAttribute",
+    "ec2:ModifySnapshotAttribute",
+    "ec2:PurchaseCapacityBlock",
+    "ec2:PurchaseHostReservation",
+    "ec2:PurchaseReservedInstancesOffering",
+    "ec2:PurchaseScheduledInstances",
+    "ecr:SetRepositoryPolicy",
+    "elasticache:PurchaseReservedCacheNodesOffering",
+    "guardduty:CreateFilter",
+    "guardduty:DeleteDetector",
+    "guardduty:DisassociateFromAdministratorAccount",
+    "guardduty:UpdateDetector",
+    "guardduty:UpdateFilter",
+    "kms:CreateGrant",
+    "kms:PutKeyPolicy",
+    "lambda:AddLayerVersionPermission",
+    "lambda:AddPermission",
+    "logs:DeleteLogGroup",
+    "logs:DeleteLogStream",
+    "logs:PutRetentionPolicy",
+    "ram:AssociateResourceShare",
+    "ram:CreateResourceShare",
+    "rds:ModifyDBClusterSnapshotAttribute",
+    "rds:ModifyDBSnapshotAttribute",
+    "rds:PurchaseReservedDBInstancesOffering",
+    "redshift:PurchaseReservedNodeOffering",
+    "route53domains:RegisterDomain",
+    "route53domains:TransferDomain",
+    "s3:DeleteBucketPolicy",
+    "s3:PutAccountPublicAccessBlock",
+    "s3:PutBucketAcl",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutObjectAcl",
+    "savingsplans:CreateSavingsPlan",
+    "secretsmanager:PutResourcePolicy",
+    "securityhub:BatchDisableStandards",
+    "securityhub:DisableSecurityHub",
+    "shield:CreateSubscription",
+    "sns:AddPermission",
+    "sqs:AddPermission",
+];
+
+/// The privilege guards beyond IAM: no other role assumed (but the agent's own, under
+/// `path`), no root session, no existing role taken over.
+fn privilege_guards(path: &str) -> Vec<Value> {
+    vec![
+        json!({
+            "Sid": "DenyAssumingOtherRoles",
+            "Effect": "Deny",
+            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+            "NotResource": pass_role_resource(path),
+        }),
+        deny("DenyAssumeRoot", vec!["sts:AssumeRoot".into()]),
+        json!({
+            "Sid": "DenyTakingOverExistingRoles",
+            "Effect": "Deny",
+            "Action": TAKEOVER,
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:ResourceTag/kiro-agent": "true"}},
+        }),
+    ]
+}
+
+/// The write set's guards on what it may change: no audit blinded, no money committed,
+/// no data shared out.
+fn write_guards() -> Value {
+    deny(
+        "DenyAuditTamperingCommitmentsAndSharing",
+        GUARDED_WRITES.map(String::from).to_vec(),
+    )
+}
+
 /// The roles the agent may pass: those under `path` in any account.
 pub fn pass_role_resource(path: &str) -> String {
     format!("arn:aws:iam::*:role{path}*")
@@ -115,21 +233,25 @@ pub fn write_inline(pass_role_path: &str) -> Result<Value> {
         PERMISSION_SET_INLINE_LIMIT,
         |c| {
             let mut statements = escalation(pass_role_path, c);
+            statements.extend(privilege_guards(pass_role_path));
+            statements.push(write_guards());
             statements.push(data_reads(c));
             document(statements)
         },
     )
 }
 
-/// The boundary both sets get with `--boundary`: everything, less the escalation and the
-/// data-plane reads.
+/// The boundary both sets get with `--boundary`: everything, less privilege: the
+/// escalation, other roles, root sessions and existing roles' takeover. (The data-plane
+/// reads and the guarded writes stay in each set's inline policy: with them the boundary
+/// would not fit a customer-managed policy's 6,144 characters.)
 pub fn boundary(pass_role_path: &str) -> Result<Value> {
     fitted("boundary policy", CUSTOMER_MANAGED_LIMIT, |c| {
         let mut statements = vec![
             json!({"Sid": "AllowWithinBoundary", "Effect": "Allow", "Action": "*", "Resource": "*"}),
         ];
         statements.extend(escalation(pass_role_path, c));
-        statements.push(data_reads(c));
+        statements.extend(privilege_guards(pass_role_path));
         document(statements)
     })
 }
@@ -205,14 +327,44 @@ mod tests {
     fn kit_write_and_boundary_deny_every_listed_action() {
         let write = write_inline("/kiro-agent/").unwrap();
         let boundary = boundary("/kiro-agent/").unwrap();
+        // The write set denies the data reads and the guarded writes; the boundary caps
+        // privilege only (both sets carry their data-read deny inline).
+        for action in actions::data_reads()
+            .names()
+            .into_iter()
+            .chain(GUARDED_WRITES)
+        {
+            assert!(denied(&write, action), "{action} is not denied");
+        }
         for doc in [&write, &boundary] {
-            for action in actions::data_reads()
+            for action in actions::escalation()
                 .names()
                 .into_iter()
-                .chain(actions::escalation().names())
+                .chain(["sts:AssumeRoot"])
             {
                 assert!(denied(doc, action), "{action} is not denied");
             }
+            let statement = |sid: &str| {
+                doc["Statement"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|s| s["Sid"] == sid)
+                    .unwrap_or_else(|| panic!("no {sid}"))
+                    .clone()
+            };
+            assert_eq!(
+                statement("DenyAssumingOtherRoles"),
+                json!({"Sid": "DenyAssumingOtherRoles", "Effect": "Deny",
+                       "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+                       "NotResource": "arn:aws:iam::*:role/kiro-agent/*"})
+            );
+            let takeover = statement("DenyTakingOverExistingRoles");
+            assert_eq!(
+                takeover["Condition"],
+                json!({"StringNotEquals": {"aws:ResourceTag/kiro-agent": "true"}})
+            );
+            assert_eq!(takeover["Action"], json!(TAKEOVER));
             assert!(!denied(doc, "s3:PutObject"));
             assert!(!denied(doc, "ec2:DescribeInstances"));
             assert!(
