@@ -67,8 +67,8 @@ pub enum Command {
         --sso-session NAME`), every account and role the portal gives you, at most \
         --max-rps calls a second, and adds a profile for each role matching --role-pattern \
         (default Kiro*) in accounts matching --account-pattern. Roles that look like an \
-        administrator's are left out and named. A role whose name ends in Write (KiroWrite, \
-        Kiro-ReadWrite) gives a -write profile; every other role a read-only one. Profiles \
+        administrator's are left out and named. A role with a word starting with Write (KiroWrite, \
+        Kiro-ReadWrite, KiroWriteAccess) gives a -write profile; every other role a read-only one. Profiles \
         you added yourself are never renamed or removed; --prune removes discovered \
         profiles whose role is gone. A failed run writes nothing.",
         after_help = "Examples:\n  kiro-aws init --sso-start-url https://my-org.awsapps.com/start --sso-region us-east-1 --profile kiro-readonly=123456789012:ReadOnly\n  kiro-aws init --from team.config\n  kiro-aws login --sso-session kiro --sso-start-url https://my-org.awsapps.com/start --sso-region us-east-1\n  kiro-aws init --discover --sso-start-url https://my-org.awsapps.com/start --sso-region us-east-1 --dry-run\n  kiro-aws init --discover --account-pattern 'prod-*' --prune"

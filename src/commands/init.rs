@@ -278,11 +278,11 @@ fn discover_set(
     };
     // A portal that lists nothing (a sign-in with no assignment left, a broken answer)
     // would prune every discovered profile: it is refused instead.
-    if found.accounts.is_empty() {
+    if found.accounts.iter().all(|a| a.roles.is_empty()) {
         return Err(Error::new(
             Code::DiscoveryFailed,
             format!(
-                "IAM Identity Center lists no account for this sign-in ({}); nothing was written",
+                "IAM Identity Center lists no account or role for this sign-in ({}); nothing was written",
                 session.start_url
             ),
         ));

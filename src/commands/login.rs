@@ -103,6 +103,16 @@ fn login_failed(observation: Observation, what: &str) -> Error {
 }
 
 pub fn run(request: &Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
+    match sign_in(request, paths, inherited) {
+        Err(e) if request.json => {
+            println!("{}", serde_json::json!({"ok": false, "error": e.to_json()}));
+            Ok(e.exit)
+        }
+        done => done,
+    }
+}
+
+fn sign_in(request: &Request, paths: &Paths, inherited: &Env) -> Result<Exit> {
     let session = session_for(
         request.sso_session.as_deref(),
         request.sso.as_ref(),

@@ -471,14 +471,14 @@ impl Portal {
     async fn accounts(&self) -> Result<Vec<Account>, Observation> {
         let mut accounts = Vec::new();
         let mut next: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
+        let mut pages = Pages::new(ACCOUNT_PAGES);
         loop {
             let page = self
                 .call("ListAccounts", || {
                     self.client
                         .list_accounts()
                         .access_token(&self.token)
-                        .max_results(100)
+                        .max_results(PAGE_SIZE)
                         .set_next_token(next.clone())
                         .send()
                 })
@@ -495,7 +495,7 @@ impl Portal {
                     "ListAccounts: more than {MAX_ACCOUNTS} accounts"
                 )));
             }
-            next = next_page(&mut seen, page.next_token(), "ListAccounts")?;
+            next = pages.next(page.next_token(), page.account_list().len(), "ListAccounts")?;
             if next.is_none() {
                 return Ok(accounts);
             }
@@ -505,7 +505,7 @@ impl Portal {
     async fn roles(&self, account: &Account) -> Result<Vec<String>, Observation> {
         let mut roles = Vec::new();
         let mut next: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
+        let mut pages = Pages::new(ROLE_PAGES);
         let what = format!(
             "account {} ({}): ListAccountRoles",
             crate::text::printable(&account.account_id),
@@ -518,7 +518,7 @@ impl Portal {
                         .list_account_roles()
                         .access_token(&self.token)
                         .account_id(&account.account_id)
-                        .max_results(100)
+                        .max_results(PAGE_SIZE)
                         .set_next_token(next.clone())
                         .send()
                 })
@@ -531,7 +531,7 @@ impl Portal {
             if roles.len() > MAX_ROLES {
                 return Err(unbounded(&format!("{what}: more than {MAX_ROLES} roles")));
             }
-            next = next_page(&mut seen, page.next_token(), &what)?;
+            next = pages.next(page.next_token(), page.role_list().len(), &what)?;
             if next.is_none() {
                 return Ok(roles);
             }
@@ -593,19 +593,65 @@ fn unbounded(what: &str) -> Observation {
     )
 }
 
-/// The token of the next page, or none at the last; a token that comes again (a listing
-/// that loops) is an error.
-fn next_page(
-    seen: &mut std::collections::HashSet<String>,
-    token: Option<&str>,
-    what: &str,
-) -> Result<Option<String>, Observation> {
-    match token.filter(|t| !t.is_empty()) {
-        None => Ok(None),
-        Some(token) if !seen.insert(token.to_owned()) => Err(unbounded(&format!(
-            "{what}: the page token {token:?} came twice"
-        ))),
-        Some(token) => Ok(Some(token.to_owned())),
+/// What one listing has seen of its pages: a listing that repeats a token, runs past
+/// its page budget, answers more items than a page holds, or sends tokens no portal
+/// sends, is refused (a broken or hostile portal would otherwise page for ever).
+struct Pages {
+    seen: std::collections::HashSet<u64>,
+    hasher: RandomState,
+    budget: usize,
+}
+
+/// Items a page may hold (what the calls ask for), the longest page token, and the page
+/// budgets: 50,000 accounts are 500 pages; an account's roles fit in a few.
+const PAGE_SIZE: i32 = 100;
+const MAX_TOKEN: usize = 4096;
+const ACCOUNT_PAGES: usize = 1_000;
+const ROLE_PAGES: usize = 20;
+
+impl Pages {
+    fn new(budget: usize) -> Pages {
+        Pages {
+            seen: std::collections::HashSet::new(),
+            hasher: RandomState::new(),
+            budget,
+        }
+    }
+
+    /// The token of the next page, or none at the last.
+    fn next(
+        &mut self,
+        token: Option<&str>,
+        items: usize,
+        what: &str,
+    ) -> Result<Option<String>, Observation> {
+        if items > PAGE_SIZE as usize {
+            return Err(unbounded(&format!(
+                "{what}: a page of {items} items, more than the {PAGE_SIZE} asked for"
+            )));
+        }
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        if token.len() > MAX_TOKEN {
+            return Err(unbounded(&format!(
+                "{what}: a page token of {} bytes",
+                token.len()
+            )));
+        }
+        if !self.seen.insert(self.hasher.hash_one(token)) {
+            return Err(unbounded(&format!(
+                "{what}: the page token {:?} came twice",
+                crate::text::printable(token)
+            )));
+        }
+        if self.seen.len() >= self.budget {
+            return Err(unbounded(&format!(
+                "{what}: more than {} pages",
+                self.budget
+            )));
+        }
+        Ok(Some(token.to_owned()))
     }
 }
 
@@ -613,4 +659,50 @@ fn progress(done: usize, total: usize) {
     use std::io::Write;
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{PROGRESS}{done}/{total} accounts");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(result: Result<Option<String>, Observation>) -> String {
+        match result {
+            Err(Observation::Failed { message, .. }) => message,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_listing_that_does_not_end_is_refused() {
+        let mut pages = Pages::new(3);
+        assert_eq!(pages.next(Some("a"), 100, "L").unwrap(), Some("a".into()));
+        assert_eq!(pages.next(None, 5, "L").unwrap(), None);
+        assert_eq!(pages.next(Some(""), 0, "L").unwrap(), None);
+        assert!(refused(pages.next(Some("a"), 0, "L")).contains("came twice"));
+        // Fresh tokens on empty pages end at the page budget.
+        let mut pages = Pages::new(3);
+        pages.next(Some("1"), 0, "L").unwrap();
+        pages.next(Some("2"), 0, "L").unwrap();
+        assert!(refused(pages.next(Some("3"), 0, "L")).contains("more than 3 pages"));
+        let mut pages = Pages::new(3);
+        assert!(refused(pages.next(None, 101, "L")).contains("101 items"));
+        let long = "t".repeat(MAX_TOKEN + 1);
+        assert!(refused(pages.next(Some(&long), 1, "L")).contains("page token of"));
+    }
+
+    #[test]
+    fn the_pace_slows_when_throttled_and_recovers_to_max_rps() {
+        let pace = Pace::new(20);
+        let gap = |p: &Pace| p.lock().gap;
+        assert_eq!(gap(&pace), Duration::from_millis(50));
+        pace.throttled();
+        assert_eq!(gap(&pace), Duration::from_millis(100));
+        // At most one halving per half second: the calls in flight went at the old pace.
+        pace.throttled();
+        assert_eq!(gap(&pace), Duration::from_millis(100));
+        for _ in 0..100 {
+            pace.answered();
+        }
+        assert_eq!(gap(&pace), Duration::from_millis(50));
+    }
 }

@@ -115,10 +115,12 @@ fn words(text: &str) -> Vec<String> {
     out
 }
 
-/// A role whose last word is `write` (`KiroWrite`, `Kiro-ReadWrite`) gives a `-write`
-/// profile: the only kind the hook lets change anything.
+/// A role with a word that starts with `write` (`KiroWrite`, `Kiro-ReadWrite`,
+/// `KiroWriteAccess`, `KiroWriter`) gives a `-write` profile: the only kind the hook lets
+/// change anything. A role that can write but says so in no such word is not one (the
+/// permission set's policy, from `kiro-aws policy`, is what keeps a read role read-only).
 pub fn is_write_role(role: &str) -> bool {
-    words(role).last().is_some_and(|w| w == "write")
+    words(role).iter().any(|w| w.starts_with("write"))
 }
 
 /// The template filled in and made a profile name: lower-case words joined by `-`,
@@ -441,6 +443,7 @@ mod tests {
             ]
         );
         assert!(is_write_role("Kiro-Write") && is_write_role("KiroWrite"));
+        assert!(is_write_role("KiroWriteAccess") && is_write_role("KiroWriter"));
         assert!(!is_write_role("KiroRewrite") && !is_write_role("KIROWRITE"));
     }
 

@@ -181,6 +181,16 @@ fn login_takes_the_session_from_the_config_and_reports_a_refused_sign_in() {
         .run()
         .exit(1);
     run.stderr_has("sso_login_failed").stderr_has("refused");
+    // With --json, the failure is JSON on stdout too.
+    let stub = AwsStub::start(&t, &["--oidc-script", "access_denied"]);
+    let json = t
+        .cmd(["login", "--no-browser", "--json"])
+        .env("AWS_ENDPOINT_URL_SSO_OIDC", &stub.url)
+        .run()
+        .exit(1)
+        .json();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["error"]["code"], "sso_login_failed");
     assert!(!t
         .home()
         .join(format!(".aws/sso/cache/{}.json", sha1("kiro")))
@@ -424,7 +434,18 @@ fn discovery_needs_a_valid_sign_in_and_writes_nothing_when_an_account_fails() {
         .aws(&stub)
         .run()
         .exit(1)
-        .stderr_has("lists no account");
+        .stderr_has("lists no account or role");
+    // Accounts, but not one role in them: the same (a prune would empty the config).
+    let roleless = organisation(
+        &t,
+        serde_json::json!([{"accountId": "111111111111", "accountName": "Prod", "roles": []}]),
+    );
+    let stub = AwsStub::start(&t, &["--accounts", roleless.to_str().unwrap()]);
+    t.cmd(DISCOVER)
+        .aws(&stub)
+        .run()
+        .exit(1)
+        .stderr_has("lists no account or role");
     assert_eq!(snapshot(&t.home()), before_loop);
 
     // A FIFO where the config belongs is never waited on.
