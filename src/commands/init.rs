@@ -11,8 +11,8 @@ use crate::config::profile::{ProfileSet, SsoSession};
 use crate::env::Env;
 use crate::error::{Error, Exit, Result};
 use crate::install::plan::{
-    apply, assemble, existing_set, gather, managed_config, plan, recorded_strict, Action,
-    AgentSpec, Planned, Sources,
+    apply, assemble, existing_set, gather, managed_config, plan, recorded_strict,
+    session_from_flags, Action, AgentSpec, Planned, Sources,
 };
 use crate::online::identity::{FailureKind, Observation};
 use crate::online::probe::{self, Discovered, Request as ProbeRequest, Response};
@@ -183,22 +183,7 @@ fn discovery_session(args: &Request, existing: Option<&ProfileSet>) -> Result<Ss
                 .and_then(|set| set.sessions.iter().find(|s| &s.name == name))
                 .and_then(|s| s.registration_scopes.clone()),
         };
-        if let Some(problem) = crate::config::profile::check_session(&session)
-            .into_iter()
-            .next()
-        {
-            return Err(Error::new(
-                problem.code,
-                format!(
-                    "--sso-start-url/--sso-region/--sso-session: {}",
-                    problem.message
-                ),
-            )
-            .with_fix(
-                "pass an https:// start URL, a region such as us-east-1 and a simple session name",
-            ));
-        }
-        return Ok(session);
+        return session_from_flags(session);
     }
     existing
         .and_then(|set| set.sessions.iter().find(|s| &s.name == name))

@@ -11,9 +11,10 @@ use std::io::Write;
 use crate::clock;
 use crate::code::Code;
 use crate::commands::shared;
-use crate::config::profile::{self, SsoSession, DEFAULT_REGISTRATION_SCOPES, DEFAULT_SESSION};
+use crate::config::profile::{SsoSession, DEFAULT_REGISTRATION_SCOPES, DEFAULT_SESSION};
 use crate::env::Env;
 use crate::error::{Error, Exit, Result};
+use crate::install::plan::session_from_flags;
 use crate::online::identity::Observation;
 use crate::online::probe::{
     self, DeviceAuthorization, NewToken, Request as ProbeRequest, Response,
@@ -49,19 +50,7 @@ pub fn session_for(
             region: region.clone(),
             registration_scopes: None,
         };
-        if let Some(problem) = profile::check_session(&session).into_iter().next() {
-            return Err(Error::new(
-                problem.code,
-                format!(
-                    "--sso-start-url/--sso-region/--sso-session: {}",
-                    problem.message
-                ),
-            )
-            .with_fix(
-                "pass an https:// start URL, a region such as us-east-1 and a simple session name",
-            ));
-        }
-        return Ok(session);
+        return session_from_flags(session);
     }
     let set = shared::prove(paths, inherited, &probe::ENDPOINT_OVERRIDES)?;
     let name = match request_session {

@@ -116,14 +116,7 @@ pub fn gather(args: &Sources, paths: &Paths) -> Result<ProfileSet> {
             region: region.clone(),
             registration_scopes: None,
         };
-        if let Some(problem) = profile::check_session(&session).into_iter().next() {
-            return Err(bad_problem(
-                problem,
-                "--sso-start-url/--sso-region/--sso-session",
-                "pass an https:// start URL, a region such as us-east-1 and a simple session name",
-            ));
-        }
-        sessions.push(session);
+        sessions.push(session_from_flags(session)?);
     }
     for flag in &args.profiles {
         profiles.push(parse_profile_flag(flag, &args.sso_session)?);
@@ -157,6 +150,19 @@ pub fn managed_config(paths: &Paths) -> Option<Vec<u8>> {
     match atomic_file::read_existing(&paths.config) {
         Ok(Existing::File { bytes, .. }) if config_file::is_managed(&bytes) => Some(bytes),
         _ => None,
+    }
+}
+
+/// An sso-session given by `--sso-start-url`, `--sso-region` and `--sso-session` (to
+/// `init` or `login`), checked as every session is.
+pub fn session_from_flags(session: SsoSession) -> Result<SsoSession> {
+    match profile::check_session(&session).into_iter().next() {
+        Some(problem) => Err(bad_problem(
+            problem,
+            "--sso-start-url/--sso-region/--sso-session",
+            "pass an https:// start URL, a region such as us-east-1 and a simple session name",
+        )),
+        None => Ok(session),
     }
 }
 
