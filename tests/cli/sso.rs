@@ -620,3 +620,37 @@ kill "$server"
         "the endpoint in the AWS files was contacted: {stderr}"
     );
 }
+
+/// On a terminal, a slow discovery shows a progress line that counts the accounts (run
+/// under `script`, which gives it a pseudo-terminal); without one, no progress at all.
+#[test]
+fn discovery_shows_its_progress_on_a_terminal_only() {
+    let t = Test::new();
+    t.sign_in("kiro", FUTURE);
+    let stub = AwsStub::start(&t, &["--generate", "40", "--rate-limit", "20"]);
+    let line = DISCOVER.join(" ");
+    let output = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} {line} --dry-run", crate::harness::BIN),
+            "/dev/null",
+        ])
+        .env_clear()
+        .envs(t.cmd(["verify"]).aws(&stub).base_env())
+        .env("AWS_ENDPOINT_URL_SSO", &stub.url)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{shown}");
+    assert!(
+        shown.contains("kiro-aws: listing IAM Identity Center") && shown.contains("/40 accounts"),
+        "no progress line: {shown}"
+    );
+    let plain = t
+        .cmd(DISCOVER)
+        .aws(&stub)
+        .with_arg("--dry-run")
+        .run()
+        .success();
+    assert!(!plain.stderr.contains("accounts ("), "{}", plain.stderr);
+}
