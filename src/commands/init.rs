@@ -240,14 +240,9 @@ fn discover_set(
         Response::Discovered(found) => found,
         Response::Failed(Observation::Failed { kind, message }) => {
             return Err(match kind {
-                FailureKind::LoginRequired => Error::new(
-                    Code::SsoLoginRequired,
-                    format!(
-                        "sso-session `{}`: the portal refused the sign-in ({message})",
-                        session.name
-                    ),
-                )
-                .with_fix(format!("kiro-aws login --sso-session {}", session.name)),
+                FailureKind::LoginRequired => {
+                    token::login_required(&session.name, &token::Unusable::Refused(message))
+                }
                 _ => Error::new(
                     Code::DiscoveryFailed,
                     format!("discovery failed; nothing was written: {message}"),

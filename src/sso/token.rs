@@ -64,6 +64,8 @@ pub enum Unusable {
     /// Signed in to another start URL under this session's name.
     OtherStartUrl(String),
     Unreadable(String),
+    /// The portal refused it (revoked, or signed out elsewhere).
+    Refused(String),
 }
 
 /// The cached token of `session`, if it is for `start_url` in `region` and still valid
@@ -104,6 +106,7 @@ pub fn login_required(session: &str, why: &Unusable) -> Error {
         Unusable::Expired(at) => format!("the SSO sign-in expired ({at})"),
         Unusable::OtherStartUrl(what) => format!("the cached SSO sign-in is for {what}"),
         Unusable::Unreadable(why) => format!("the cached SSO token is unreadable ({why})"),
+        Unusable::Refused(why) => format!("the portal refused the sign-in ({why})"),
     };
     Error::new(
         Code::SsoLoginRequired,

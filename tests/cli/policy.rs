@@ -233,24 +233,24 @@ fn policy_json_boundary_and_extras_appear_only_when_asked() {
 }
 
 /// The template for a fixed input, whole, written out here.
+/// The fixed input the whole template is compared for.
+const FIXED: [&str; 10] = [
+    "--format",
+    "cloudformation",
+    "--instance-arn",
+    INSTANCE,
+    "--principal-type",
+    "GROUP",
+    "--principal-id",
+    GROUP,
+    "--session-duration",
+    "PT90M",
+];
+
 #[test]
 fn policy_cloudformation_template_for_a_fixed_input() {
     let t = kit();
-    let template = policy(
-        &t,
-        &[
-            "--format",
-            "cloudformation",
-            "--instance-arn",
-            INSTANCE,
-            "--principal-type",
-            "GROUP",
-            "--principal-id",
-            GROUP,
-            "--session-duration",
-            "PT90M",
-        ],
-    );
+    let template = policy(&t, &FIXED);
     let assignment = |set: &str, account: &str| {
         json!({"Type": "AWS::SSO::Assignment", "Properties": {
             "InstanceArn": {"Ref": "InstanceArn"},
@@ -302,22 +302,7 @@ fn policy_cloudformation_template_for_a_fixed_input() {
     });
     assert_eq!(template, expected);
     // Deterministic, byte for byte.
-    let again = t
-        .cmd([
-            "policy",
-            "--format",
-            "cloudformation",
-            "--instance-arn",
-            INSTANCE,
-            "--principal-type",
-            "GROUP",
-            "--principal-id",
-            GROUP,
-            "--session-duration",
-            "PT90M",
-        ])
-        .run()
-        .success();
+    let again = t.cmd(["policy"].iter().chain(&FIXED)).run().success();
     assert_eq!(
         again.stdout,
         serde_json::to_string_pretty(&expected).unwrap() + "\n"
